@@ -1,0 +1,258 @@
+// Package store keeps what perch knows: the workload inventory, bounded
+// history per series (1 h at 15 s, 24 h at 5 min), latest values and the
+// health of every source. Sources write through Apply; views read
+// snapshots. It is safe for concurrent use, so one store can serve many
+// SSH sessions.
+package store
+
+import (
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/perch-dev/perch/sources"
+)
+
+// Resolutions of the two history tiers.
+const (
+	FineStep      = 15 * time.Second
+	FineBuckets   = 240 // 1 h
+	CoarseStep    = 5 * time.Minute
+	CoarseBuckets = 288 // 24 h
+)
+
+type series struct {
+	fine, coarse *ring
+}
+
+type entry struct {
+	workload sources.Workload
+	source   string
+	latest   [sources.NumMetrics]float64
+	latestT  [sources.NumMetrics]time.Time
+	updated  time.Time
+	series   [sources.NumMetrics]*series // allocated on first sample
+}
+
+// Store is the single in-memory state shared by every view.
+type Store struct {
+	mu      sync.RWMutex
+	entries map[sources.WorkloadID]*entry
+	order   []sources.WorkloadID // sorted, rebuilt lazily
+	orderOK bool
+	health  map[string]*sources.Health
+	changed chan struct{} // closed and replaced on every change
+	version uint64
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		entries: map[sources.WorkloadID]*entry{},
+		health:  map[string]*sources.Health{},
+		changed: make(chan struct{}),
+	}
+}
+
+// Changed returns a channel closed at the next change. Waiters re-read the
+// store and call Changed again, so bursts of updates coalesce.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.changed
+}
+
+// Version increases on every change.
+func (s *Store) Version() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.version
+}
+
+// Apply merges one source update.
+func (s *Store) Apply(u sources.Update) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.health[u.Source]
+	if h == nil {
+		h = &sources.Health{Source: u.Source}
+		s.health[u.Source] = h
+	}
+	if u.Err != nil {
+		if h.Err == nil {
+			h.ErrSince = u.At
+		}
+		h.Err = u.Err
+	} else if len(u.Workloads) > 0 || len(u.Samples) > 0 || u.Full {
+		h.Err, h.ErrSince = nil, time.Time{}
+		if u.At.After(h.LastOK) {
+			h.LastOK = u.At
+		}
+	}
+	if u.Full {
+		keep := make(map[sources.WorkloadID]bool, len(u.Workloads))
+		for _, w := range u.Workloads {
+			keep[w.ID] = true
+		}
+		for id, e := range s.entries {
+			if e.source == u.Source && !keep[id] {
+				delete(s.entries, id)
+				s.orderOK = false
+			}
+		}
+	}
+	for _, w := range u.Workloads {
+		e := s.entries[w.ID]
+		if e == nil {
+			e = &entry{source: u.Source}
+			for i := range e.latest {
+				e.latest[i] = math.NaN()
+			}
+			s.entries[w.ID] = e
+			s.orderOK = false
+		}
+		e.workload, e.source = w, u.Source
+	}
+	for _, smp := range u.Samples {
+		e := s.entries[smp.ID]
+		if e == nil || smp.Metric >= sources.NumMetrics {
+			continue // samples for unknown workloads wait for the inventory
+		}
+		e.add(smp)
+	}
+	if !s.orderOK {
+		s.sortIDs()
+	}
+	s.version++
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (e *entry) add(smp sources.Sample) {
+	m := smp.Metric
+	if !smp.T.Before(e.latestT[m]) && !math.IsNaN(smp.V) {
+		e.latest[m], e.latestT[m] = smp.V, smp.T
+		if smp.T.After(e.updated) {
+			e.updated = smp.T
+		}
+	}
+	sr := e.series[m]
+	if sr == nil {
+		sr = &series{fine: newRing(FineStep, FineBuckets), coarse: newRing(CoarseStep, CoarseBuckets)}
+		e.series[m] = sr
+	}
+	sr.fine.add(smp.T, smp.V)
+	sr.coarse.add(smp.T, smp.V)
+}
+
+// Len is the number of workloads.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.entries)
+}
+
+// Health returns every source's health, sorted by name.
+func (s *Store) Health() []sources.Health {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]sources.Health, 0, len(s.health))
+	for _, h := range s.health {
+		out = append(out, *h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
+	return out
+}
+
+// sortIDs rebuilds the sorted id list after the inventory changed. It
+// allocates a new slice so snapshots handed out earlier stay valid.
+func (s *Store) sortIDs() {
+	order := make([]sources.WorkloadID, 0, len(s.entries))
+	for id := range s.entries {
+		order = append(order, id)
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].Less(order[j]) })
+	s.order, s.orderOK = order, true
+}
+
+// IDs returns the workload ids in order. The slice must not be modified.
+func (s *Store) IDs() []sources.WorkloadID {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.order
+}
+
+// Summaries returns one row per workload at now: latest values, staleness
+// (the owning source is failing) and sparkline trends of trendPoints fine
+// buckets ending at now.
+func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := s.order
+	out := make([]sources.Summary, 0, len(ids))
+	from := now.Add(-time.Duration(trendPoints) * FineStep)
+	for _, id := range ids {
+		e := s.entries[id]
+		if e == nil {
+			continue
+		}
+		sum := sources.Summary{Workload: e.workload, Source: e.source, Latest: e.latest, Updated: e.updated}
+		if h := s.health[e.source]; h != nil && h.Err != nil {
+			sum.Stale = true
+		}
+		if trendPoints > 0 {
+			sum.ReplicasTrend = e.trend(sources.ReplicasCurrent, from, now, trendPoints)
+			sum.LatencyTrend = e.trend(sources.LatencyP99, from, now, trendPoints)
+		}
+		out = append(out, sum)
+	}
+	return out
+}
+
+func (e *entry) trend(m sources.Metric, from, to time.Time, n int) []float64 {
+	out := make([]float64, n)
+	sr := e.series[m]
+	if sr == nil {
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		return out
+	}
+	sr.fine.resample(from, to, out, Max)
+	return out
+}
+
+// Workload returns the workload and whether it is known.
+func (s *Store) Workload(id sources.WorkloadID) (sources.Workload, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e := s.entries[id]
+	if e == nil {
+		return sources.Workload{}, false
+	}
+	return e.workload, true
+}
+
+// Range returns points values of metric m of workload id evenly covering
+// [from, to), from the fine tier when it still holds from and the coarse
+// tier otherwise. Missing data is NaN.
+func (s *Store) Range(id sources.WorkloadID, m sources.Metric, from, to time.Time, points int, agg Agg) []float64 {
+	out := make([]float64, max(points, 0))
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e := s.entries[id]
+	if e == nil || m >= sources.NumMetrics || e.series[m] == nil || points <= 0 || !to.After(from) {
+		return out
+	}
+	sr := e.series[m]
+	r := sr.coarse
+	if to.Sub(from) <= FineStep*FineBuckets && !from.Before(sr.fine.oldest()) {
+		r = sr.fine
+	}
+	r.resample(from, to, out, agg)
+	return out
+}

@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"math"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/perch-dev/perch/sources"
+)
+
+var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+var web = sources.WorkloadID{Cluster: "c", Namespace: "shop", Name: "web"}
+
+func inventory(src string, ids ...sources.WorkloadID) sources.Update {
+	u := sources.Update{Source: src, At: t0, Full: true}
+	for _, id := range ids {
+		u.Workloads = append(u.Workloads, sources.Workload{ID: id, Kind: sources.Deployment, Platform: sources.Kubernetes})
+	}
+	return u
+}
+
+func TestRingAveragesWithinBucketAndClearsSkipped(t *testing.T) {
+	r := newRing(15*time.Second, 4)
+	r.add(t0, 1)
+	r.add(t0.Add(5*time.Second), 3)
+	if got := r.at(r.bucket(t0)); got != 2 {
+		t.Fatalf("bucket mean = %v, want 2", got)
+	}
+	// Jump 3 buckets ahead: the two skipped buckets must read empty.
+	r.add(t0.Add(45*time.Second), 7)
+	for i, want := range []float64{2, math.NaN(), math.NaN(), 7} {
+		got := r.at(r.bucket(t0) + int64(i))
+		if !(got == want || math.IsNaN(got) && math.IsNaN(want)) {
+			t.Errorf("bucket +%d = %v, want %v", i, got, want)
+		}
+	}
+	// Wrap around: bucket 0 is overwritten by bucket 4 and must not leak.
+	r.add(t0.Add(60*time.Second), 9)
+	if got := r.at(r.bucket(t0)); !math.IsNaN(got) {
+		t.Fatalf("expired bucket still readable: %v", got)
+	}
+	// Too old: dropped, not written into a live slot.
+	r.add(t0, 100)
+	if got := r.at(r.bucket(t0.Add(60 * time.Second))); got != 9 {
+		t.Fatalf("old sample corrupted a live bucket: %v", got)
+	}
+}
+
+func TestRingResampleMaxKeepsSpike(t *testing.T) {
+	r := newRing(15*time.Second, 240)
+	for i := 0; i < 240; i++ {
+		v := 1.0
+		if i == 101 {
+			v = 50
+		}
+		r.add(t0.Add(time.Duration(i)*15*time.Second), v)
+	}
+	out := make([]float64, 20)
+	r.resample(t0, t0.Add(time.Hour), out, Max)
+	peak := 0.0
+	for _, v := range out {
+		peak = math.Max(peak, v)
+	}
+	if peak != 50 {
+		t.Fatalf("spike lost in resampling: %v", out)
+	}
+	r.resample(t0, t0.Add(time.Hour), out, Mean)
+	if out[0] != 1 {
+		t.Fatalf("mean of flat data = %v", out[0])
+	}
+}
+
+func TestApplyInventoryLatestAndFullRemoval(t *testing.T) {
+	s := New()
+	other := sources.WorkloadID{Cluster: "c", Namespace: "shop", Name: "api"}
+	s.Apply(inventory("demo", web, other))
+	s.Apply(sources.Update{Source: "demo", At: t0, Samples: []sources.Sample{
+		{ID: web, Metric: sources.LatencyP99, T: t0, V: 0.2},
+		{ID: web, Metric: sources.LatencyP99, T: t0.Add(-time.Minute), V: 9}, // older: not latest
+		{ID: sources.WorkloadID{Name: "ghost"}, Metric: sources.CostRate, T: t0, V: 1},
+	}})
+	sum := s.Summaries(t0, 4)
+	if len(sum) != 2 || sum[0].ID != other || sum[1].ID != web {
+		t.Fatalf("summaries not sorted or wrong: %+v", sum)
+	}
+	if got := sum[1].Value(sources.LatencyP99); got != 0.2 {
+		t.Fatalf("latest p99 = %v, want 0.2", got)
+	}
+	if sum[1].Has(sources.CostRate) {
+		t.Fatal("a metric never seen must be NaN, not zero")
+	}
+	s.Apply(inventory("demo", web))
+	if s.Len() != 1 {
+		t.Fatalf("full inventory did not remove the missing workload: %d", s.Len())
+	}
+	// Another source's full inventory must not remove demo's rows.
+	s.Apply(inventory("prom"))
+	if s.Len() != 1 {
+		t.Fatal("a source removed another source's workloads")
+	}
+}
+
+func TestHealthAndStaleness(t *testing.T) {
+	s := New()
+	s.Apply(inventory("demo", web))
+	boom := errors.New("connection refused")
+	s.Apply(sources.Update{Source: "demo", At: t0.Add(time.Minute), Err: boom})
+	s.Apply(sources.Update{Source: "demo", At: t0.Add(2 * time.Minute), Err: boom})
+	h := s.Health()[0]
+	if h.Err == nil || !h.ErrSince.Equal(t0.Add(time.Minute)) || !h.LastOK.Equal(t0) {
+		t.Fatalf("health = %+v", h)
+	}
+	if st := h.State(t0.Add(2*time.Minute), 15*time.Second); st != sources.HealthDegraded {
+		t.Fatalf("state = %v", st)
+	}
+	if !s.Summaries(t0, 0)[0].Stale {
+		t.Fatal("rows of a failing source must be marked stale")
+	}
+	s.Apply(sources.Update{Source: "demo", At: t0.Add(3 * time.Minute), Samples: []sources.Sample{{ID: web, Metric: sources.CostRate, T: t0.Add(3 * time.Minute), V: 1}}})
+	if h := s.Health()[0]; h.Err != nil || !h.ErrSince.IsZero() {
+		t.Fatalf("recovery not recorded: %+v", h)
+	}
+}
+
+func TestRangePicksTierAndAlignsToPoints(t *testing.T) {
+	s := New()
+	s.Apply(inventory("demo", web))
+	var smp []sources.Sample
+	for ts := t0.Add(-24 * time.Hour); ts.Before(t0); ts = ts.Add(15 * time.Second) {
+		smp = append(smp, sources.Sample{ID: web, Metric: sources.RequestRate, T: ts, V: float64(ts.Hour())})
+	}
+	s.Apply(sources.Update{Source: "demo", At: t0, Samples: smp})
+	hour := s.Range(web, sources.RequestRate, t0.Add(-time.Hour), t0, 120, Mean)
+	if len(hour) != 120 || hour[0] != 11 || hour[119] != 11 {
+		t.Fatalf("last hour from fine tier: first %v last %v", hour[0], hour[len(hour)-1])
+	}
+	day := s.Range(web, sources.RequestRate, t0.Add(-24*time.Hour), t0, 48, Mean)
+	if day[0] != 12 || day[47] != 11 {
+		t.Fatalf("24h from coarse tier: first %v last %v", day[0], day[47])
+	}
+	// Older than the coarse tier holds: NaN, not zeros.
+	old := s.Range(web, sources.RequestRate, t0.Add(-72*time.Hour), t0.Add(-48*time.Hour), 10, Mean)
+	for _, v := range old {
+		if !math.IsNaN(v) {
+			t.Fatalf("data beyond retention: %v", old)
+		}
+	}
+}
+
+func TestMemoryIsBoundedBySeriesNotByTime(t *testing.T) {
+	s := New()
+	s.Apply(inventory("demo", web))
+	measure := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	feed := func(from time.Time, n int) {
+		for i := 0; i < n; i++ {
+			ts := from.Add(time.Duration(i) * 15 * time.Second)
+			s.Apply(sources.Update{Source: "demo", At: ts, Samples: []sources.Sample{{ID: web, Metric: sources.CostRate, T: ts, V: 1}}})
+		}
+	}
+	feed(t0, 1000)
+	before := measure()
+	feed(t0.Add(1000*15*time.Second), 20000) // three more days
+	after := measure()
+	if after > before+64<<10 {
+		t.Fatalf("heap grew from %d to %d bytes for the same series", before, after)
+	}
+}
+
+type flakySource struct{ runs atomic.Int32 }
+
+func (f *flakySource) Name() string { return "flaky" }
+func (f *flakySource) Run(ctx context.Context, out chan<- sources.Update) error {
+	if f.runs.Add(1) == 1 {
+		panic("backend exploded")
+	}
+	out <- sources.Update{Source: "flaky", At: time.Now(), Full: true,
+		Workloads: []sources.Workload{{ID: web}}}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestFeedSurvivesPanicAndRestarts(t *testing.T) {
+	s := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	src := &flakySource{}
+	go func() { s.Feed(ctx, src); close(done) }()
+	deadline := time.After(5 * time.Second)
+	for s.Len() == 0 {
+		select {
+		case <-s.Changed():
+		case <-deadline:
+			t.Fatalf("source never restarted; health %+v", s.Health())
+		}
+	}
+	if src.runs.Load() != 2 {
+		t.Fatalf("runs = %d", src.runs.Load())
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Feed did not return after cancel")
+	}
+}
