@@ -27,6 +27,10 @@ type Update struct {
 	Samples   []Sample
 	// Err is a failure of this round; previously known data stays, marked stale.
 	Err error
+	// Complete marks the last update of a full round: everything the
+	// source knows as of At has been sent (snapshots and "first complete
+	// frame" wait for it).
+	Complete bool
 }
 
 // HealthChecker is implemented by sources that can cheaply probe their backend.

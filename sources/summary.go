@@ -46,6 +46,8 @@ type Health struct {
 	Err error
 	// ErrSince is when the current run of failures began.
 	ErrSince time.Time
+	// Rounds counts complete rounds received (see Update.Complete).
+	Rounds int
 }
 
 // State classifies the health at now given the source's expected interval.

@@ -94,33 +94,75 @@ const (
 
 // resample fills out[i] with the aggregate of the buckets overlapping the
 // i-th of len(out) equal slices of [from, to). Empty slices are NaN; when
-// there are more points than buckets, points repeat their bucket.
+// there are more points than buckets, points repeat their bucket. Integer
+// nanosecond arithmetic keeps this cheap: it runs for every sparkline.
 func (r *ring) resample(from, to time.Time, out []float64, agg Agg) {
-	n := len(out)
-	span := to.Sub(from)
-	for i := range out {
-		t0 := from.Add(span * time.Duration(i) / time.Duration(n))
-		t1 := from.Add(span * time.Duration(i+1) / time.Duration(n))
-		b0, b1 := r.bucket(t0), r.bucket(t1.Add(-time.Nanosecond))
+	n := int64(len(out))
+	if n == 0 {
+		return
+	}
+	stepNs := r.step * int64(time.Second)
+	fromNs := from.UnixNano()
+	span := to.UnixNano() - fromNs
+	oldest := r.head - int64(len(r.vals)) + 1
+	for i := int64(0); i < n; i++ {
+		t0 := fromNs + span*i/n
+		t1 := fromNs + span*(i+1)/n - 1
+		b0, b1 := floorDiv(t0, stepNs), floorDiv(t1, stepNs)
+		if b1 < b0 {
+			b1 = b0
+		}
 		acc, cnt := math.NaN(), 0
-		for b := b0; b <= b1; b++ {
-			v := r.at(b)
-			if math.IsNaN(v) {
-				continue
+		if r.used {
+			for b := max(b0, oldest); b <= min(b1, r.head); b++ {
+				s := r.slot(b)
+				if r.counts[s] == 0 {
+					continue
+				}
+				v := float64(r.vals[s])
+				switch {
+				case cnt == 0:
+					acc = v
+				case agg == Max:
+					acc = math.Max(acc, v)
+				default:
+					acc += v
+				}
+				cnt++
 			}
-			switch {
-			case cnt == 0:
-				acc = v
-			case agg == Max:
-				acc = math.Max(acc, v)
-			default:
-				acc += v
-			}
-			cnt++
 		}
 		if agg == Mean && cnt > 1 {
 			acc /= float64(cnt)
 		}
 		out[i] = acc
+	}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// tail fills out with the len(out) buckets ending with the bucket of end,
+// one value per bucket (NaN when empty): the sparkline fast path.
+func (r *ring) tail(end time.Time, out []float64) {
+	n := int64(len(out))
+	last := r.bucket(end)
+	first := last - n + 1
+	oldest := r.head - int64(len(r.vals)) + 1
+	s := r.slot(first)
+	for i := int64(0); i < n; i++ {
+		b := first + i
+		v := math.NaN()
+		if r.used && b >= oldest && b <= r.head && r.counts[s] != 0 {
+			v = float64(r.vals[s])
+		}
+		out[i] = v
+		if s++; s == len(r.vals) {
+			s = 0
+		}
 	}
 }

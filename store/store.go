@@ -84,10 +84,13 @@ func (s *Store) Apply(u sources.Update) {
 			h.ErrSince = u.At
 		}
 		h.Err = u.Err
-	} else if len(u.Workloads) > 0 || len(u.Samples) > 0 || u.Full {
+	} else if len(u.Workloads) > 0 || len(u.Samples) > 0 || u.Full || u.Complete {
 		h.Err, h.ErrSince = nil, time.Time{}
 		if u.At.After(h.LastOK) {
 			h.LastOK = u.At
+		}
+		if u.Complete {
+			h.Rounds++
 		}
 	}
 	if u.Full {
@@ -184,14 +187,13 @@ func (s *Store) IDs() []sources.WorkloadID {
 }
 
 // Summaries returns one row per workload at now: latest values, staleness
-// (the owning source is failing) and sparkline trends of trendPoints fine
-// buckets ending at now.
+// (the owning source is failing) and sparkline trends of the trendPoints
+// fine buckets (15 s each) ending with the one holding now.
 func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ids := s.order
 	out := make([]sources.Summary, 0, len(ids))
-	from := now.Add(-time.Duration(trendPoints) * FineStep)
 	for _, id := range ids {
 		e := s.entries[id]
 		if e == nil {
@@ -202,15 +204,15 @@ func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 			sum.Stale = true
 		}
 		if trendPoints > 0 {
-			sum.ReplicasTrend = e.trend(sources.ReplicasCurrent, from, now, trendPoints)
-			sum.LatencyTrend = e.trend(sources.LatencyP99, from, now, trendPoints)
+			sum.ReplicasTrend = e.trend(sources.ReplicasCurrent, now, trendPoints)
+			sum.LatencyTrend = e.trend(sources.LatencyP99, now, trendPoints)
 		}
 		out = append(out, sum)
 	}
 	return out
 }
 
-func (e *entry) trend(m sources.Metric, from, to time.Time, n int) []float64 {
+func (e *entry) trend(m sources.Metric, end time.Time, n int) []float64 {
 	out := make([]float64, n)
 	sr := e.series[m]
 	if sr == nil {
@@ -219,7 +221,7 @@ func (e *entry) trend(m sources.Metric, from, to time.Time, n int) []float64 {
 		}
 		return out
 	}
-	sr.fine.resample(from, to, out, Max)
+	sr.fine.tail(end, out)
 	return out
 }
 

@@ -213,3 +213,20 @@ func TestFeedSurvivesPanicAndRestarts(t *testing.T) {
 		t.Fatal("Feed did not return after cancel")
 	}
 }
+
+func TestTrendIsTheLastFineBuckets(t *testing.T) {
+	s := New()
+	s.Apply(inventory("demo", web))
+	for i := 0; i < 10; i++ {
+		ts := t0.Add(time.Duration(i) * FineStep)
+		s.Apply(sources.Update{Source: "demo", At: ts, Samples: []sources.Sample{{ID: web, Metric: sources.LatencyP99, T: ts, V: float64(i)}}})
+	}
+	// Ends two buckets after the last sample: those are gaps, not zeros.
+	tr := s.Summaries(t0.Add(11*FineStep), 5)[0].LatencyTrend
+	want := []float64{7, 8, 9, math.NaN(), math.NaN()}
+	for i := range want {
+		if !(tr[i] == want[i] || math.IsNaN(tr[i]) && math.IsNaN(want[i])) {
+			t.Fatalf("trend = %v, want %v", tr, want)
+		}
+	}
+}
