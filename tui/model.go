@@ -1,0 +1,453 @@
+// Package tui is perch's one root bubbletea model: it routes keys to the
+// page in front, turns store changes into view data, and runs every side
+// effect (waiting for data, listing pods) as a tea.Cmd tagged with a
+// request id so late answers for a previous selection are dropped.
+package tui
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/perch-dev/perch/sources"
+	"github.com/perch-dev/perch/store"
+	"github.com/perch-dev/perch/themes"
+	"github.com/perch-dev/perch/views/detail"
+	"github.com/perch-dev/perch/views/format"
+	"github.com/perch-dev/perch/views/overview"
+)
+
+// Minimum terminal size; below it perch says so instead of garbling.
+const (
+	MinWidth  = 60
+	MinHeight = 16
+)
+
+// trendPoints is how many 15 s buckets the overview sparklines cover.
+const trendPoints = 40
+
+type page uint8
+
+const (
+	pageOverview page = iota
+	pageDetail
+)
+
+// Config wires the model. Store and Sources are shared (by every SSH
+// session in perch serve); everything else is per-model state.
+type Config struct {
+	Context context.Context
+	Store   *store.Store
+	Sources []sources.Source
+	// ThemeName is a built-in theme or "auto" (follow the terminal background).
+	ThemeName string
+	Getenv    func(string) string
+	Clock     func() time.Time
+	Refresh   time.Duration // sources' expected interval, for staleness
+	Hint      string        // one line shown under the table, e.g. how to use real servers
+	ASCII     bool
+	// PodsTimeout bounds one pods request (default 5 s).
+	PodsTimeout time.Duration
+}
+
+// Model is the root model.
+type Model struct {
+	cfg      Config
+	keys     KeyMap
+	theme    themes.Theme
+	auto     bool // theme follows the terminal background
+	width    int
+	height   int
+	page     page
+	help     help.Model
+	showHelp bool
+
+	overview *overview.Model
+	detail   *detail.Model
+
+	now                                                      time.Time
+	podsReq                                                  uint64
+	podsFor                                                  sources.WorkloadID
+	pods                                                     []sources.Pod
+	podsErr                                                  error
+	podsWait                                                 bool
+	header                                                   string
+	rowCount                                                 int
+	totalCost                                                float64 // $/h over every row
+	headerStyle, footerStyle, badStyle, warnStyle, goodStyle lipgloss.Style
+}
+
+// New builds the root model; it renders nothing until it knows its size.
+func New(cfg Config) (*Model, error) {
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.PodsTimeout <= 0 {
+		cfg.PodsTimeout = 5 * time.Second
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = 15 * time.Second
+	}
+	theme, err := themes.Resolve(cfg.ThemeName, true, cfg.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{
+		cfg: cfg, keys: DefaultKeyMap(), help: help.New(), now: cfg.Clock(),
+		auto: (cfg.ThemeName == "" || cfg.ThemeName == "auto") && !themes.NoColorRequested(cfg.Getenv),
+	}
+	m.overview = overview.New(overview.DefaultStyles(theme))
+	m.detail = detail.New(detail.DefaultStyles(theme))
+	m.applyTheme(theme)
+	m.overview.SetNotice("Waiting for the first data from " + sourceNames(cfg.Sources) + "…")
+	m.refreshOverview()
+	return m, nil
+}
+
+func sourceNames(srcs []sources.Source) string {
+	names := make([]string, len(srcs))
+	for i, s := range srcs {
+		names[i] = s.Name()
+	}
+	if len(names) == 0 {
+		return "sources"
+	}
+	return strings.Join(names, ", ")
+}
+
+func (m *Model) applyTheme(t themes.Theme) {
+	m.theme = t
+	ov := overview.DefaultStyles(t)
+	ov.ASCII = m.cfg.ASCII
+	m.overview.SetStyles(ov)
+	dt := detail.DefaultStyles(t)
+	dt.ASCII = m.cfg.ASCII
+	m.detail.SetStyles(dt)
+	m.headerStyle = themes.Fg(t.Accent).Bold(true)
+	m.footerStyle = themes.Fg(t.Subtle)
+	m.badStyle = themes.Fg(t.Bad).Bold(true)
+	m.warnStyle = themes.Fg(t.Warn)
+	m.goodStyle = themes.Fg(t.Good)
+	hs := help.DefaultStyles(t.Dark)
+	if t.NoColor {
+		hs = help.Styles{FullKey: lipgloss.NewStyle().Bold(true), ShortKey: lipgloss.NewStyle().Bold(true)}
+	}
+	m.help.Styles = hs
+	m.renderHeader()
+}
+
+// Theme is the active theme.
+func (m *Model) Theme() themes.Theme { return m.theme }
+
+// Init starts waiting for data, asks the terminal for its background and
+// starts the clock.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{waitForChange(m.cfg.Context, m.cfg.Store), tick(time.Second)}
+	if m.auto {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	return tea.Batch(cmds...)
+}
+
+// Update handles one message. It never does I/O.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		if m.auto {
+			t := themes.Light()
+			if msg.IsDark() {
+				t = themes.Dark()
+			}
+			m.applyTheme(t)
+		}
+		return m, nil
+	case storeChangedMsg:
+		m.now = m.cfg.Clock()
+		m.refreshOverview()
+		if m.page == pageDetail {
+			m.refreshDetail()
+		}
+		m.renderHeader()
+		return m, waitForChange(m.cfg.Context, m.cfg.Store)
+	case tickMsg:
+		m.now = m.cfg.Clock()
+		m.renderHeader()
+		return m, tick(time.Second)
+	case podsMsg:
+		if msg.reqID != m.podsReq || msg.id != m.podsFor {
+			return m, nil // an answer for an older request
+		}
+		m.pods, m.podsErr, m.podsWait = msg.pods, msg.err, false
+		if m.page == pageDetail {
+			m.refreshDetail()
+		}
+		reqID := m.podsReq
+		return m, tea.Tick(m.cfg.Refresh, func(time.Time) tea.Msg { return podsRefreshMsg{reqID: reqID} })
+	case podsRefreshMsg:
+		if msg.reqID != m.podsReq || m.page != pageDetail {
+			return m, nil
+		}
+		return m, m.requestPods()
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+	}
+	return m, nil
+}
+
+func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.page == pageOverview && m.overview.Filtering() {
+		if k.String() == "ctrl+c" {
+			return tea.Quit
+		}
+		m.overview.Update(k)
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return tea.Quit
+	case key.Matches(k, m.keys.Help):
+		m.showHelp = !m.showHelp
+		return nil
+	case m.showHelp && key.Matches(k, m.keys.Back):
+		m.showHelp = false
+		return nil
+	case key.Matches(k, m.keys.Theme):
+		m.auto = false
+		next := themes.Dark()
+		if m.theme.Name == "dark" {
+			next = themes.Light()
+		}
+		m.applyTheme(next)
+		return nil
+	}
+	switch m.page {
+	case pageOverview:
+		if key.Matches(k, m.keys.Open) {
+			if _, ok := m.overview.Selected(); ok {
+				m.page = pageDetail
+				m.pods, m.podsErr = nil, nil
+				cmd := m.requestPods()
+				m.refreshDetail()
+				return cmd
+			}
+			return nil
+		}
+		m.overview.Update(k)
+	case pageDetail:
+		if key.Matches(k, m.keys.Back) && !(k.String() == "esc" && m.detail.CursorActive()) {
+			m.page = pageOverview
+			m.podsReq++ // drop answers still in flight
+			return nil
+		}
+		m.detail.Update(k)
+		m.refreshDetail() // the range or cursor may have moved
+
+	}
+	return nil
+}
+
+// requestPods starts a pods request for the selected workload if its
+// source can list pods.
+func (m *Model) requestPods() tea.Cmd {
+	sel, ok := m.overview.Selected()
+	if !ok {
+		return nil
+	}
+	m.podsReq++
+	m.podsFor = sel.ID
+	lister := m.podLister(sel.Source)
+	if lister == nil {
+		m.podsWait = false
+		return nil
+	}
+	m.podsWait = true
+	return fetchPods(m.cfg.Context, lister, sel.ID, m.podsReq, m.cfg.PodsTimeout)
+}
+
+func (m *Model) podLister(source string) sources.PodLister {
+	for _, s := range m.cfg.Sources {
+		if s.Name() == source {
+			if l, ok := s.(sources.PodLister); ok {
+				return l
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Model) refreshOverview() {
+	rows := m.cfg.Store.Summaries(m.now, trendPoints)
+	m.rowCount, m.totalCost = len(rows), 0
+	for i := range rows {
+		if c := rows[i].Latest[sources.CostRate]; !math.IsNaN(c) {
+			m.totalCost += c
+		}
+	}
+	m.overview.SetData(rows)
+}
+
+func (m *Model) refreshDetail() {
+	sel, ok := m.overview.Selected()
+	if !ok {
+		m.page = pageOverview
+		return
+	}
+	end := m.now
+	start := end.Add(-m.detail.Range())
+	n := m.detail.Points()
+	rng := func(metric sources.Metric, agg store.Agg) []float64 {
+		return m.cfg.Store.Range(sel.ID, metric, start, end, n, agg)
+	}
+	d := detail.Data{
+		Summary: sel, Start: start, End: end, Now: m.now,
+		Cost:     rng(sources.CostRate, store.Mean),
+		Replicas: [3][]float64{rng(sources.ReplicasCurrent, store.Max), rng(sources.ReplicasDesired, store.Max), rng(sources.ReplicasReady, store.Max)},
+		Latency:  [3][]float64{rng(sources.LatencyP50, store.Max), rng(sources.LatencyP95, store.Max), rng(sources.LatencyP99, store.Max)},
+		NoPods:   m.podLister(sel.Source) == nil,
+	}
+	if m.podsFor == sel.ID {
+		d.Pods, d.PodsErr, d.PodsWait = m.pods, m.podsErr, m.podsWait
+	}
+	m.detail.SetData(d)
+}
+
+func (m *Model) layout() {
+	bodyH := max(m.height-2, 0)
+	m.overview.SetSize(m.width, bodyH)
+	m.detail.SetSize(m.width, bodyH)
+	m.help.SetWidth(m.width)
+	m.renderHeader()
+	if m.page == pageDetail {
+		m.refreshDetail()
+	}
+}
+
+// renderHeader builds the top line: sources with health, totals.
+func (m *Model) renderHeader() {
+	if m.width <= 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString(m.headerStyle.Render(" perch "))
+	for _, h := range m.cfg.Store.Health() {
+		st := h.State(m.now, m.cfg.Refresh)
+		style, mark := m.goodStyle, "●"
+		switch st {
+		case sources.HealthDown, sources.HealthDegraded:
+			style, mark = m.badStyle, "✖"
+		case sources.HealthStale, sources.HealthUnknown:
+			style, mark = m.warnStyle, "◌"
+		}
+		txt := fmt.Sprintf(" %s %s %s", mark, h.Source, st)
+		if h.Err != nil {
+			txt += fmt.Sprintf(" since %s: %s", format.Ago(m.now, h.ErrSince), h.Err)
+		} else if !h.LastOK.IsZero() {
+			txt += " " + format.Ago(m.now, h.LastOK)
+		}
+		b.WriteString(style.Render(txt))
+	}
+	if len(m.cfg.Store.Health()) == 0 {
+		b.WriteString(m.warnStyle.Render(" ◌ waiting for " + sourceNames(m.cfg.Sources)))
+	}
+	right := m.footerStyle.Render(fmt.Sprintf("%d workloads  %s/h  %s/day  %s ",
+		m.rowCount, format.Money(m.totalCost), format.Money(m.totalCost*24), m.now.Format("15:04:05")))
+	gap := m.width - ansi.StringWidth(b.String()) - ansi.StringWidth(right)
+	line := b.String()
+	if gap >= 1 {
+		line += strings.Repeat(" ", gap) + right
+	}
+	m.header = fitLine(line, m.width)
+}
+
+func (m *Model) footer() string {
+	var bindings []key.Binding
+	switch m.page {
+	case pageOverview:
+		bindings = append(bindings, m.keys.Open)
+		bindings = append(bindings, m.overview.KeyMap.ShortHelp()...)
+	case pageDetail:
+		bindings = append(bindings, m.keys.Back)
+		bindings = append(bindings, m.detail.KeyMap.ShortHelp()...)
+	}
+	bindings = append(bindings, m.keys.Help, m.keys.Quit)
+	line := m.help.ShortHelpView(bindings)
+	if m.cfg.Hint != "" && m.page == pageOverview {
+		hint := m.footerStyle.Render("  " + m.cfg.Hint)
+		if ansi.StringWidth(line)+ansi.StringWidth(hint) <= m.width {
+			line += hint
+		}
+	}
+	return fitLine(line, m.width)
+}
+
+// View composes header, page and footer. It does no I/O.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	return v
+}
+
+// Render is the frame as a string (View without the tea wrapper), for
+// snapshots and tests.
+func (m *Model) Render() string {
+	if m.width == 0 || m.height == 0 {
+		return ""
+	}
+	if m.width < MinWidth || m.height < MinHeight {
+		msg := fmt.Sprintf("perch needs at least %d×%d; this terminal is %d×%d. Enlarge it or press q.", MinWidth, MinHeight, m.width, m.height)
+		return lipgloss.NewStyle().Width(m.width).Render(msg)
+	}
+	var body string
+	switch {
+	case m.showHelp:
+		body = m.helpView()
+	case m.page == pageDetail:
+		body = m.detail.View()
+	default:
+		body = m.overview.View()
+	}
+	return m.header + "\n" + body + "\n" + m.footer()
+}
+
+func (m *Model) helpView() string {
+	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}}
+	groups = append(groups, m.overview.KeyMap.FullHelp()...)
+	groups = append(groups, m.detail.KeyMap.FullHelp()...)
+	lines := []string{m.headerStyle.Render(" Keys"), "", m.help.FullHelpView(groups), ""}
+	lines = append(lines, m.footerStyle.Render(" Overview columns: COST $/h now and $ per 1M requests │ SCALING replicas current→desired min..max │ LATENCY p50 p95 p99 │ TRAFFIC req/s, error ratio."))
+	lines = append(lines, m.footerStyle.Render(" Rows marked ! come from a failing source: their values are the last known, not fresh."))
+	body := strings.Join(lines, "\n")
+	out := strings.Split(body, "\n")
+	bodyH := m.height - 2
+	for len(out) < bodyH {
+		out = append(out, "")
+	}
+	out = out[:bodyH]
+	for i := range out {
+		out[i] = fitLine(out[i], m.width)
+	}
+	return strings.Join(out, "\n")
+}
+
+func fitLine(s string, w int) string {
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
