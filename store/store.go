@@ -22,6 +22,12 @@ const (
 	CoarseBuckets = 288 // 24 h
 )
 
+// LatestMaxLag is how far a metric's newest sample may trail the newest
+// sample of its workload and still count as current. A metric a source
+// stopped reporting (latency of a function with no traffic) reads as
+// unknown instead of repeating its last value forever.
+const LatestMaxLag = 90 * time.Second
+
 type series struct {
 	fine, coarse *ring
 }
@@ -200,6 +206,11 @@ func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 			continue
 		}
 		sum := sources.Summary{Workload: e.workload, Source: e.source, Latest: e.latest, Updated: e.updated}
+		for m := range sum.Latest {
+			if e.updated.Sub(e.latestT[m]) > LatestMaxLag {
+				sum.Latest[m] = math.NaN() // the source stopped reporting it
+			}
+		}
 		if h := s.health[e.source]; h != nil && h.Err != nil {
 			sum.Stale = true
 		}

@@ -230,3 +230,21 @@ func TestTrendIsTheLastFineBuckets(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricNoLongerReportedBecomesUnknown(t *testing.T) {
+	s := New()
+	s.Apply(inventory("demo", web))
+	s.Apply(sources.Update{Source: "demo", At: t0, Samples: []sources.Sample{
+		{ID: web, Metric: sources.LatencyP99, T: t0, V: 0.3},
+		{ID: web, Metric: sources.RequestRate, T: t0, V: 5},
+	}})
+	later := t0.Add(2 * time.Minute)
+	s.Apply(sources.Update{Source: "demo", At: later, Samples: []sources.Sample{{ID: web, Metric: sources.RequestRate, T: later, V: 0}}})
+	sum := s.Summaries(later, 0)[0]
+	if sum.Has(sources.LatencyP99) {
+		t.Fatalf("p99 of an idle workload still shows %v", sum.Value(sources.LatencyP99))
+	}
+	if sum.Value(sources.RequestRate) != 0 {
+		t.Fatal("the current rate must stay")
+	}
+}
