@@ -110,7 +110,6 @@ func New(cfg Config) (*Model, error) {
 	m.overview = overview.New(overview.DefaultStyles(theme))
 	m.detail = detail.New(detail.DefaultStyles(theme))
 	m.applyTheme(theme)
-	m.overview.SetNotice("Waiting for the first data from " + sourceNames(cfg.Sources) + "…")
 	m.refreshOverview()
 	return m, nil
 }
@@ -298,7 +297,22 @@ func (m *Model) refreshOverview() {
 			m.totalCost += c
 		}
 	}
+	m.overview.SetNotice(m.emptyNotice())
 	m.overview.SetData(rows)
+}
+
+// emptyNotice explains an empty table: still waiting, or why nothing came.
+func (m *Model) emptyNotice() string {
+	var failing []string
+	for _, h := range m.cfg.Store.Health() {
+		if h.Err != nil {
+			failing = append(failing, h.Source+": "+h.Err.Error())
+		}
+	}
+	if len(failing) > 0 {
+		return "No data yet. " + strings.Join(failing, "; ") + " (retrying)"
+	}
+	return "Waiting for the first data from " + sourceNames(m.cfg.Sources) + "…"
 }
 
 func (m *Model) refreshDetail() {
