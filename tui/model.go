@@ -253,8 +253,11 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			m.podsReq++ // drop answers still in flight
 			return nil
 		}
+		before := m.detail.Range()
 		m.detail.Update(k)
-		m.refreshDetail() // the range or cursor may have moved
+		if m.detail.Range() != before {
+			m.refreshDetail() // a new window needs new series
+		}
 
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/perch-dev/perch/internal/benchcpu"
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/store"
 )
@@ -49,10 +50,10 @@ func benchModel(b *testing.B, n int) *Model {
 func BenchmarkOverviewFrame(b *testing.B) {
 	m := benchModel(b, 1000)
 	b.ReportAllocs()
-	for b.Loop() {
+	benchcpu.Measure(b, func() {
 		m.Update(storeChangedMsg{})
 		_ = m.Render()
-	}
+	})
 }
 
 // BenchmarkOverviewKeypress is a cursor move and the frame after it.
@@ -62,7 +63,7 @@ func BenchmarkOverviewKeypress(b *testing.B) {
 	down, up := press("down"), tea.KeyPressMsg{Code: tea.KeyUp}
 	b.ReportAllocs()
 	i := 0
-	for b.Loop() {
+	benchcpu.Measure(b, func() {
 		if i%2 == 0 {
 			m.Update(down)
 		} else {
@@ -70,7 +71,7 @@ func BenchmarkOverviewKeypress(b *testing.B) {
 		}
 		i++
 		_ = m.Render()
-	}
+	})
 }
 
 // BenchmarkDetailFrame is one refresh of the detail page: seven range
@@ -79,10 +80,10 @@ func BenchmarkDetailFrame(b *testing.B) {
 	m := benchModel(b, 1000)
 	m.Update(press("enter"))
 	b.ReportAllocs()
-	for b.Loop() {
+	benchcpu.Measure(b, func() {
 		m.refreshDetail()
 		_ = m.Render()
-	}
+	})
 }
 
 // BenchmarkDetailKeypress moves the chart cursor.
@@ -91,8 +92,8 @@ func BenchmarkDetailKeypress(b *testing.B) {
 	m.Update(press("enter"))
 	left := tea.KeyPressMsg{Code: tea.KeyLeft}
 	b.ReportAllocs()
-	for b.Loop() {
+	benchcpu.Measure(b, func() {
 		m.Update(left)
 		_ = m.Render()
-	}
+	})
 }
