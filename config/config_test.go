@@ -45,9 +45,11 @@ func TestParseFull(t *testing.T) {
 	if cfg.Path != "perch.yaml" || cfg.Refresh != 90*time.Second || cfg.Theme != "dark" {
 		t.Errorf("path, refresh, theme = %q, %v, %q", cfg.Path, cfg.Refresh, cfg.Theme)
 	}
-	wantPrices := cost.Prices{Name: "on-prem", CPUHour: 0.05, GiBHour: 0.01, GPUHour: 2,
-		LambdaPerMillionRequests: 0.25, LambdaGBSecond: 0.00002}
-	if cfg.Prices != wantPrices {
+	// Keys the file sets override the defaults; the rest keep them.
+	wantPrices := cost.Defaults()
+	wantPrices.Name, wantPrices.CPUHour, wantPrices.GiBHour, wantPrices.GPUHour = "on-prem", 0.05, 0.01, 2
+	wantPrices.LambdaPerMillionRequests, wantPrices.LambdaGBSecond = 0.25, 0.00002
+	if !cfg.Prices.Equal(wantPrices) {
 		t.Errorf("prices = %+v, want %+v", cfg.Prices, wantPrices)
 	}
 	type src struct {

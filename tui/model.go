@@ -17,12 +17,15 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/perch-dev/perch/cost"
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/store"
 	"github.com/perch-dev/perch/themes"
+	"github.com/perch-dev/perch/views/costsummary"
 	"github.com/perch-dev/perch/views/detail"
 	"github.com/perch-dev/perch/views/format"
 	"github.com/perch-dev/perch/views/overview"
+	"github.com/perch-dev/perch/views/whatif"
 )
 
 // Minimum terminal size; below it perch says so instead of garbling.
@@ -33,13 +36,6 @@ const (
 
 // trendPoints is how many 15 s buckets the overview sparklines cover.
 const trendPoints = 40
-
-type page uint8
-
-const (
-	pageOverview page = iota
-	pageDetail
-)
 
 // Config wires the model. Store and Sources are shared (by every SSH
 // session in perch serve); everything else is per-model state.
@@ -56,6 +52,9 @@ type Config struct {
 	ASCII     bool
 	// PodsTimeout bounds one pods request (default 5 s).
 	PodsTimeout time.Duration
+	// Prices and WhatIf drive the cost page and the what-if pane.
+	Prices cost.Prices
+	WhatIf cost.Assumptions
 }
 
 // Model is the root model.
@@ -70,8 +69,11 @@ type Model struct {
 	help     help.Model
 	showHelp bool
 
+	back     []page // pages to return to with esc
 	overview *overview.Model
 	detail   *detail.Model
+	whatif   *whatif.Model
+	costs    *costsummary.Model
 
 	now                                                      time.Time
 	podsReq                                                  uint64
@@ -109,6 +111,8 @@ func New(cfg Config) (*Model, error) {
 	}
 	m.overview = overview.New(overview.DefaultStyles(theme))
 	m.detail = detail.New(detail.DefaultStyles(theme))
+	m.whatif = whatif.New(whatif.DefaultStyles(theme))
+	m.costs = costsummary.New(costsummary.DefaultStyles(theme))
 	m.applyTheme(theme)
 	m.refreshOverview()
 	return m, nil
@@ -133,6 +137,8 @@ func (m *Model) applyTheme(t themes.Theme) {
 	dt := detail.DefaultStyles(t)
 	dt.ASCII = m.cfg.ASCII
 	m.detail.SetStyles(dt)
+	m.whatif.SetStyles(whatif.DefaultStyles(t))
+	m.costs.SetStyles(costsummary.DefaultStyles(t))
 	m.headerStyle = themes.Fg(t.Accent).Bold(true)
 	m.footerStyle = themes.Fg(t.Subtle)
 	m.badStyle = themes.Fg(t.Bad).Bold(true)
@@ -178,9 +184,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case storeChangedMsg:
 		m.now = m.cfg.Clock()
 		m.refreshOverview()
-		if m.page == pageDetail {
-			m.refreshDetail()
-		}
+		m.refreshPage()
 		m.renderHeader()
 		return m, waitForChange(m.cfg.Context, m.cfg.Store)
 	case tickMsg:
@@ -234,33 +238,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		m.applyTheme(next)
 		return nil
 	}
-	switch m.page {
-	case pageOverview:
-		if key.Matches(k, m.keys.Open) {
-			if _, ok := m.overview.Selected(); ok {
-				m.page = pageDetail
-				m.pods, m.podsErr = nil, nil
-				cmd := m.requestPods()
-				m.refreshDetail()
-				return cmd
-			}
-			return nil
-		}
-		m.overview.Update(k)
-	case pageDetail:
-		if key.Matches(k, m.keys.Back) && !(k.String() == "esc" && m.detail.CursorActive()) {
-			m.page = pageOverview
-			m.podsReq++ // drop answers still in flight
-			return nil
-		}
-		before := m.detail.Range()
-		m.detail.Update(k)
-		if m.detail.Range() != before {
-			m.refreshDetail() // a new window needs new series
-		}
-
-	}
-	return nil
+	return m.pageKey(k)
 }
 
 // requestPods starts a pods request for the selected workload if its
@@ -347,11 +325,11 @@ func (m *Model) layout() {
 	bodyH := max(m.height-2, 0)
 	m.overview.SetSize(m.width, bodyH)
 	m.detail.SetSize(m.width, bodyH)
+	m.whatif.SetSize(m.width, bodyH)
+	m.costs.SetSize(m.width, bodyH)
 	m.help.SetWidth(m.width)
 	m.renderHeader()
-	if m.page == pageDetail {
-		m.refreshDetail()
-	}
+	m.refreshPage()
 }
 
 // renderHeader builds the top line: sources with health, totals.
@@ -392,16 +370,7 @@ func (m *Model) renderHeader() {
 }
 
 func (m *Model) footer() string {
-	var bindings []key.Binding
-	switch m.page {
-	case pageOverview:
-		bindings = append(bindings, m.keys.Open)
-		bindings = append(bindings, m.overview.KeyMap.ShortHelp()...)
-	case pageDetail:
-		bindings = append(bindings, m.keys.Back)
-		bindings = append(bindings, m.detail.KeyMap.ShortHelp()...)
-	}
-	bindings = append(bindings, m.keys.Help, m.keys.Quit)
+	bindings := append(m.pageHelp(), m.keys.Help, m.keys.Quit)
 	line := m.help.ShortHelpView(bindings)
 	if m.cfg.Hint != "" && m.page == pageOverview {
 		hint := m.footerStyle.Render("  " + m.cfg.Hint)
@@ -429,23 +398,25 @@ func (m *Model) Render() string {
 		msg := fmt.Sprintf("perch needs at least %d×%d; this terminal is %d×%d. Enlarge it or press q.", MinWidth, MinHeight, m.width, m.height)
 		return lipgloss.NewStyle().Width(m.width).Render(msg)
 	}
-	var body string
-	switch {
-	case m.showHelp:
+	body := m.pageView()
+	if m.showHelp {
 		body = m.helpView()
-	case m.page == pageDetail:
-		body = m.detail.View()
-	default:
-		body = m.overview.View()
 	}
 	return m.header + "\n" + body + "\n" + m.footer()
 }
 
 func (m *Model) helpView() string {
-	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}}
+	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}, {m.keys.Costs, m.keys.WhatIf}}
 	groups = append(groups, m.overview.KeyMap.FullHelp()...)
 	groups = append(groups, m.detail.KeyMap.FullHelp()...)
-	lines := []string{m.headerStyle.Render(" Keys"), "", m.help.FullHelpView(groups), ""}
+	groups = append(groups, m.whatif.KeyMap.FullHelp()...)
+	groups = append(groups, m.costs.KeyMap.FullHelp()...)
+	// Groups side by side as far as the width allows, then the next row.
+	lines := []string{m.headerStyle.Render(" Keys"), ""}
+	perRow := max(1, m.width/38)
+	for i := 0; i < len(groups); i += perRow {
+		lines = append(lines, m.help.FullHelpView(groups[i:min(i+perRow, len(groups))]), "")
+	}
 	lines = append(lines, m.footerStyle.Render(" Overview columns: COST $/h now and $ per 1M requests │ SCALING replicas current→desired min..max │ LATENCY p50 p95 p99 │ TRAFFIC req/s, error ratio."))
 	lines = append(lines, m.footerStyle.Render(" Rows marked ! come from a failing source: their values are the last known, not fresh."))
 	body := strings.Join(lines, "\n")

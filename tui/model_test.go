@@ -269,3 +269,40 @@ type lightGrey struct{}
 func (lightGrey) RGBA() (r, g, b, a uint32) { return 0xeeee, 0xeeee, 0xeeee, 0xffff }
 
 func windowSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
+
+func TestWhatIfAndCostPagesOpenAndClose(t *testing.T) {
+	m, _ := newTestModel(t, &fakeSource{}, 120, 40)
+	send(m, press("$"))
+	if m.page != pageCosts {
+		t.Fatal("$ must open the cost totals")
+	}
+	frame := ansi.Strip(m.Render())
+	if !strings.Contains(frame, "shop") || !strings.Contains(frame, "$0.60") {
+		t.Fatalf("cost page lacks the namespace total:\n%s", frame)
+	}
+	send(m, press("esc"))
+	if m.page != pageOverview {
+		t.Fatal("esc must return to the overview")
+	}
+	cmd := send(m, press("enter"))
+	send(m, cmd())
+	send(m, press("w"))
+	if m.page != pageWhatIf {
+		t.Fatal("w in the detail view must open the what-if pane")
+	}
+	frame = ansi.Strip(m.Render())
+	for _, want := range []string{"payments", "Lambda", "Cloud Run"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("what-if lacks %q:\n%s", want, frame)
+		}
+	}
+	golden.CheckFrame(t, m.Render(), 120, 40)
+	send(m, press("esc"))
+	if m.page != pageDetail {
+		t.Fatalf("esc from what-if must go back to the detail, got page %d", m.page)
+	}
+	send(m, press("esc"))
+	if m.page != pageOverview {
+		t.Fatal("second esc must reach the overview")
+	}
+}

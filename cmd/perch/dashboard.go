@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/perch-dev/perch/config"
+	"github.com/perch-dev/perch/cost"
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/store"
 	"github.com/perch-dev/perch/tui"
@@ -51,6 +52,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	model, err := tui.New(tui.Config{
 		Context: ctx, Store: st, Sources: srcs, ThemeName: cfg.Theme, Getenv: e.getenv,
 		Refresh: cfg.Refresh, Hint: hint, ASCII: *ascii,
+		Prices: cfg.Prices, WhatIf: cost.DefaultAssumptions(),
 	})
 	if err != nil {
 		return usageError{err}
