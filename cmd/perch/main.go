@@ -52,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "":
 		err = runDashboard(ctx, e, args)
+	case "serve":
+		err = runServe(ctx, e, args)
 	case "snapshot":
 		err = runSnapshot(ctx, e, args)
 	case "version":
@@ -61,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "help":
 		printUsage(stdout)
 	default:
-		err = usageError{fmt.Errorf("unknown command %q (commands: snapshot, config init, version, help)", cmd)}
+		err = usageError{fmt.Errorf("unknown command %q (commands: serve, snapshot, config init, version, help)", cmd)}
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -84,6 +86,8 @@ Usage:
   perch [--demo] [--config FILE] [flags]     the dashboard
   perch snapshot [--demo] [--format table|json|markdown] [--at TIME]
                                              print the overview once, no terminal needed
+  perch serve --ssh ADDR [--demo] [--authorized-keys FILE] [--keys FILE]...
+                                             serve the dashboard to a team over SSH
   perch config init [--force] [FILE]         write a commented example config
   perch version
 

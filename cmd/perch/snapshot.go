@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/store"
-	"github.com/perch-dev/perch/views/format"
+	"github.com/perch-dev/perch/views/snapshot"
 )
 
 func runSnapshot(ctx context.Context, e env, args []string) error {
@@ -27,7 +23,7 @@ func runSnapshot(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	write, ok := snapshotFormats[*formatName]
+	write, ok := snapshot.Lookup(*formatName)
 	if !ok {
 		return usageError{fmt.Errorf("--format %q: want table, json or markdown", *formatName)}
 	}
@@ -94,112 +90,4 @@ func collect(ctx context.Context, srcs []sources.Source, clock func() time.Time,
 			return nil, fmt.Errorf("sources did not answer within %s", timeout)
 		}
 	}
-}
-
-var snapshotFormats = map[string]func(io.Writer, []sources.Summary, time.Time) error{
-	"table":    writeTable,
-	"markdown": writeMarkdown,
-	"json":     writeJSON,
-}
-
-var snapshotHeader = []string{"NAMESPACE", "NAME", "PLATFORM", "$/h", "$/1M req", "REPLICAS", "p50", "p95", "p99", "req/s", "err"}
-
-func snapshotCells(s *sources.Summary) []string {
-	l := s.Latest
-	replicas := format.Count(l[sources.ReplicasCurrent]) + "/" + format.Count(l[sources.ReplicasDesired])
-	if !math.IsNaN(l[sources.ReplicasMin]) {
-		replicas += " (" + format.Count(l[sources.ReplicasMin]) + ".." + format.Count(l[sources.ReplicasMax]) + ")"
-	}
-	name := s.ID.Name
-	if s.Stale {
-		name += " (stale)"
-	}
-	return []string{
-		s.ID.Namespace, name, string(s.Platform), format.Money(l[sources.CostRate]), format.Money(s.CostPerMillion()),
-		replicas, format.Latency(l[sources.LatencyP50]), format.Latency(l[sources.LatencyP95]), format.Latency(l[sources.LatencyP99]),
-		format.Rate(l[sources.RequestRate]), format.Percent(l[sources.ErrorRatio]),
-	}
-}
-
-func totalCost(rows []sources.Summary) float64 {
-	total := 0.0
-	for i := range rows {
-		if c := rows[i].Latest[sources.CostRate]; !math.IsNaN(c) {
-			total += c
-		}
-	}
-	return total
-}
-
-func writeTable(w io.Writer, rows []sources.Summary, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(snapshotHeader, "\t"))
-	for i := range rows {
-		fmt.Fprintln(tw, strings.Join(snapshotCells(&rows[i]), "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(w, "\n%d workloads at %s, total %s/h (%s/day)\n", len(rows), now.UTC().Format(time.RFC3339),
-		format.Money(totalCost(rows)), format.Money(24*totalCost(rows)))
-	return err
-}
-
-func writeMarkdown(w io.Writer, rows []sources.Summary, now time.Time) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**perch snapshot** %s · %d workloads · %s/h\n\n", now.UTC().Format(time.RFC3339), len(rows), format.Money(totalCost(rows)))
-	b.WriteString("| " + strings.Join(snapshotHeader, " | ") + " |\n|")
-	for range snapshotHeader {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
-	for i := range rows {
-		cells := snapshotCells(&rows[i])
-		for j := range cells {
-			cells[j] = strings.ReplaceAll(cells[j], "|", `\|`)
-		}
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// jsonRow is the stable JSON shape: metric names as in sources.Metric,
-// null for unknown values.
-type jsonRow struct {
-	Cluster   string              `json:"cluster"`
-	Namespace string              `json:"namespace"`
-	Name      string              `json:"name"`
-	Kind      string              `json:"kind"`
-	Platform  string              `json:"platform"`
-	Source    string              `json:"source"`
-	Stale     bool                `json:"stale"`
-	Metrics   map[string]*float64 `json:"metrics"`
-	CostPerM  *float64            `json:"cost_per_million_requests"`
-}
-
-func num(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
-
-func writeJSON(w io.Writer, rows []sources.Summary, now time.Time) error {
-	out := struct {
-		At        time.Time `json:"at"`
-		Workloads []jsonRow `json:"workloads"`
-	}{At: now.UTC(), Workloads: make([]jsonRow, 0, len(rows))}
-	for i := range rows {
-		s := &rows[i]
-		r := jsonRow{Cluster: s.ID.Cluster, Namespace: s.ID.Namespace, Name: s.ID.Name, Kind: string(s.Kind),
-			Platform: string(s.Platform), Source: s.Source, Stale: s.Stale, Metrics: map[string]*float64{}, CostPerM: num(s.CostPerMillion())}
-		for m := sources.Metric(0); m < sources.NumMetrics; m++ {
-			r.Metrics[m.String()] = num(s.Latest[m])
-		}
-		out.Workloads = append(out.Workloads, r)
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
