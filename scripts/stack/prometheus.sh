@@ -9,6 +9,9 @@
 #   prometheus.sh stop DIR                     stop the server whose pid is in DIR/prometheus.pid
 #
 # PROM_EXTRA_ARGS (env) adds flags to `start`, e.g. --query.lookback-delta=10s.
+# PROM_WATCH_PID (env): `start` also leaves a watcher that stops the server
+# when that process (e.g. the test binary) is gone, so a crashed test never
+# leaves a server behind.
 # With a scrape target, the job/instance labels are dropped from the scraped
 # series so they continue series backfilled from the same exporter.
 #
@@ -113,6 +116,10 @@ cmd_start() {
     for i in $(seq 300); do # up to 30 s
       if http_ok "$url/-/ready"; then
         echo "$url" >"$dir/prometheus.url"
+        if [ -n "${PROM_WATCH_PID:-}" ]; then
+          ( while kill -0 "$PROM_WATCH_PID" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+            kill "$pid" 2>/dev/null || true ) </dev/null >/dev/null 2>&1 &
+        fi
         echo "$url"
         return 0
       fi
