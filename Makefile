@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/perch
 
-.PHONY: run build test deps check bench snapshot clean
+.PHONY: run build test deps check bench snapshot screenshots clean
 
 ## run: build perch and open the dashboard on the embedded simulator
 run: build
@@ -30,6 +30,11 @@ check:
 ## bench: frame-time and store benchmarks (see README for the targets)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./views/... ./tui/... ./store/... ./sources/...
+
+## screenshots: README pictures from the simulator (installs chromium + xterm.js if missing)
+screenshots:
+	scripts/screenshots.sh install
+	$(GO) test -tags screenshots -count=1 -timeout 15m -v ./screenshots/
 
 ## snapshot: print the demo overview once
 snapshot: build

@@ -15,6 +15,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/perch-dev/perch/cost"
@@ -61,7 +62,9 @@ type Config struct {
 type Model struct {
 	cfg      Config
 	keys     KeyMap
-	theme    themes.Theme
+	theme    themes.Theme // what the views use: base adapted to profile
+	base     themes.Theme
+	profile  colorprofile.Profile
 	auto     bool // theme follows the terminal background
 	width    int
 	height   int
@@ -130,6 +133,10 @@ func sourceNames(srcs []sources.Source) string {
 }
 
 func (m *Model) applyTheme(t themes.Theme) {
+	// Keep the chosen palette; what the views get is adapted to the
+	// terminal's colour depth so good/warn/bad stay apart at 16 colours.
+	m.base = t
+	t = t.ForProfile(m.profile)
 	m.theme = t
 	ov := overview.DefaultStyles(t)
 	ov.ASCII = m.cfg.ASCII
@@ -171,6 +178,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
+		return m, nil
+	case tea.ColorProfileMsg:
+		m.profile = msg.Profile
+		m.applyTheme(m.base)
 		return m, nil
 	case tea.BackgroundColorMsg:
 		if m.auto {
@@ -231,11 +242,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, m.keys.Theme):
 		m.auto = false
-		next := themes.Dark()
-		if m.theme.Name == "dark" {
-			next = themes.Light()
-		}
-		m.applyTheme(next)
+		m.applyTheme(themes.Next(m.base.Name))
 		return nil
 	}
 	return m.pageKey(k)
@@ -322,7 +329,7 @@ func (m *Model) refreshDetail() {
 }
 
 func (m *Model) layout() {
-	bodyH := max(m.height-2, 0)
+	bodyH := m.bodyHeight()
 	m.overview.SetSize(m.width, bodyH)
 	m.detail.SetSize(m.width, bodyH)
 	m.whatif.SetSize(m.width, bodyH)
@@ -369,16 +376,23 @@ func (m *Model) renderHeader() {
 	m.header = fitLine(line, m.width)
 }
 
+// bodyHeight is what the page gets: all but the header, the footer and,
+// when there is a hint (the demo says how to connect real servers), its line.
+func (m *Model) bodyHeight() int {
+	h := m.height - 2
+	if m.cfg.Hint != "" {
+		h--
+	}
+	return max(h, 0)
+}
+
 func (m *Model) footer() string {
 	bindings := append(m.pageHelp(), m.keys.Help, m.keys.Quit)
-	line := m.help.ShortHelpView(bindings)
-	if m.cfg.Hint != "" && m.page == pageOverview {
-		hint := m.footerStyle.Render("  " + m.cfg.Hint)
-		if ansi.StringWidth(line)+ansi.StringWidth(hint) <= m.width {
-			line += hint
-		}
+	line := fitLine(m.help.ShortHelpView(bindings), m.width)
+	if m.cfg.Hint != "" {
+		line = fitLine(m.footerStyle.Render(" "+m.cfg.Hint), m.width) + "\n" + line
 	}
-	return fitLine(line, m.width)
+	return line
 }
 
 // View composes header, page and footer. It does no I/O.
@@ -421,7 +435,7 @@ func (m *Model) helpView() string {
 	lines = append(lines, m.footerStyle.Render(" Rows marked ! come from a failing source: their values are the last known, not fresh."))
 	body := strings.Join(lines, "\n")
 	out := strings.Split(body, "\n")
-	bodyH := m.height - 2
+	bodyH := m.bodyHeight()
 	for len(out) < bodyH {
 		out = append(out, "")
 	}

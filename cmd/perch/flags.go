@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/perch-dev/perch/config"
@@ -28,7 +29,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.seed, "seed", 1, "simulator seed (with --demo)")
 	fs.IntVar(&c.workloads, "workloads", 0, "simulate N workloads instead of the built-in set, up to 5000 (with --demo)")
 	fs.DurationVar(&c.refresh, "refresh", 0, "how often sources refresh (overrides the config)")
-	fs.StringVar(&c.theme, "theme", "", "theme: auto, "+fmt.Sprint(themes.Names()))
+	fs.StringVar(&c.theme, "theme", "", "theme: auto, "+strings.Join(themes.Names(), ", ")+", or a theme .yaml file")
 }
 
 // parseFlags parses args strictly: unknown flags and stray arguments are usage errors.
@@ -69,7 +70,11 @@ func loadConfig(c commonFlags, getenv func(string) string) (config.Config, error
 			return cfg, usageError{err}
 		}
 	}
-	if err := cfg.Validate(sourceTypes(), append(themes.Names(), "auto")); err != nil {
+	knownThemes := append(themes.Names(), "auto")
+	if themes.IsFile(cfg.Theme) {
+		knownThemes = nil // a custom theme file is checked below, with its own lines
+	}
+	if err := cfg.Validate(sourceTypes(), knownThemes); err != nil {
 		return cfg, usageError{err}
 	}
 	if c.refresh < 0 || (c.refresh > 0 && c.refresh < config.MinRefresh) {
@@ -79,10 +84,14 @@ func loadConfig(c commonFlags, getenv func(string) string) (config.Config, error
 		cfg.Refresh = c.refresh
 	}
 	if c.theme != "" {
-		if _, err := themes.Resolve(c.theme, true, nil); err != nil {
+		if _, err := themes.Resolve(c.theme, true, getenv); err != nil {
 			return cfg, usageError{fmt.Errorf("--theme: %w", err)}
 		}
 		cfg.Theme = c.theme
+	} else if themes.IsFile(cfg.Theme) {
+		if _, err := themes.Resolve(cfg.Theme, true, getenv); err != nil {
+			return cfg, usageError{fmt.Errorf("theme: %w", err)}
+		}
 	}
 	return cfg, nil
 }

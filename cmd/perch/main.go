@@ -52,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "":
 		err = runDashboard(ctx, e, args)
+	case "render":
+		err = runRender(ctx, e, args)
 	case "demo-exporter":
 		err = runDemoExporter(ctx, e, args)
 	case "serve":
@@ -65,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "help":
 		printUsage(stdout)
 	default:
-		err = usageError{fmt.Errorf("unknown command %q (commands: serve, snapshot, demo-exporter, config init, version, help)", cmd)}
+		err = usageError{fmt.Errorf("unknown command %q (commands: serve, snapshot, render, demo-exporter, config init, version, help)", cmd)}
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -90,6 +92,9 @@ Usage:
                                              print the overview once, no terminal needed
   perch serve --ssh ADDR [--demo] [--authorized-keys FILE] [--keys FILE]...
                                              serve the dashboard to a team over SSH
+  perch render [--view overview|detail|help] [--width W --height H] [--theme NAME|FILE]
+               [--at TIME] [--seed N] [--select NAME]
+                                             print one frame of the demo dashboard (screenshots, docs)
   perch demo-exporter [--listen ADDR]        serve the simulator as Prometheus metrics (for tests)
   perch config init [--force] [FILE]         write a commented example config
   perch version
