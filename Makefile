@@ -21,6 +21,7 @@ test: deps check
 ## deps: the real servers integration tests need (cached, skipped when present)
 deps:
 	scripts/stack/prometheus.sh install
+	scripts/stack/influxdb.sh install
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

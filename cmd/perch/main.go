@@ -54,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runDashboard(ctx, e, args)
 	case "render":
 		err = runRender(ctx, e, args)
+	case "demo-feed":
+		err = runDemoFeed(ctx, e, args)
 	case "demo-exporter":
 		err = runDemoExporter(ctx, e, args)
 	case "serve":
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "help":
 		printUsage(stdout)
 	default:
-		err = usageError{fmt.Errorf("unknown command %q (commands: serve, snapshot, render, demo-exporter, config init, version, help)", cmd)}
+		err = usageError{fmt.Errorf("unknown command %q (commands: serve, snapshot, render, demo-exporter, demo-feed, config init, version, help)", cmd)}
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -96,6 +98,7 @@ Usage:
                [--at TIME] [--seed N] [--select NAME]
                                              print one frame of the demo dashboard (screenshots, docs)
   perch demo-exporter [--listen ADDR]        serve the simulator as Prometheus metrics (for tests)
+  perch demo-feed --influx URL --bucket B   write the simulator's function invocations to InfluxDB (for tests)
   perch config init [--force] [FILE]         write a commented example config
   perch version
 
