@@ -60,11 +60,11 @@ var columns = [numColumns]column{
 	ColCost:          {title: "$/h", group: GroupCost, width: 7, priority: 95, right: true, sortable: true, key: metricKey(sources.CostRate)},
 	ColCostPerM:      {title: "$/1M req", group: GroupCost, width: 8, priority: 50, right: true, sortable: true, key: func(s *sources.Summary) float64 { return s.CostPerMillion() }},
 	ColReplicas:      {title: "REPLICAS", group: GroupScaling, width: 13, priority: 90, sortable: true, key: metricKey(sources.ReplicasCurrent)},
-	ColReplicasTrend: {title: "", group: GroupScaling, width: 10, priority: 20},
+	ColReplicasTrend: {title: "", group: GroupScaling, width: 8, priority: 55},
 	ColP50:           {title: "p50", group: GroupLatency, width: 6, priority: 40, right: true, sortable: true, key: metricKey(sources.LatencyP50)},
 	ColP95:           {title: "p95", group: GroupLatency, width: 6, priority: 70, right: true, sortable: true, key: metricKey(sources.LatencyP95)},
 	ColP99:           {title: "p99", group: GroupLatency, width: 6, priority: 92, right: true, sortable: true, key: metricKey(sources.LatencyP99)},
-	ColLatencyTrend:  {title: "", group: GroupLatency, width: 10, priority: 25},
+	ColLatencyTrend:  {title: "", group: GroupLatency, width: 8, priority: 57},
 	ColRate:          {title: "req/s", group: GroupTraffic, width: 6, priority: 80, right: true, sortable: true, key: metricKey(sources.RequestRate)},
 	ColErrors:        {title: "err", group: GroupTraffic, width: 5, priority: 75, right: true, sortable: true, key: metricKey(sources.ErrorRatio)},
 }
