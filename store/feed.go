@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/perch-dev/perch/sources"
@@ -31,7 +30,7 @@ func (s *Store) Feed(ctx context.Context, src sources.Source) {
 			}
 		}
 	}()
-	backoff := time.Second
+	restarts := 0
 	for {
 		err := runSafely(ctx, src, ch)
 		if ctx.Err() != nil {
@@ -40,13 +39,12 @@ func (s *Store) Feed(ctx context.Context, src sources.Source) {
 		if err == nil {
 			err = errors.New("source stopped")
 		}
-		s.Apply(sources.Update{Source: src.Name(), At: time.Now(), Err: fmt.Errorf("%s: %w (restarting in %s)", src.Name(), err, backoff)})
-		wait := backoff/2 + rand.N(backoff/2+1)
+		s.Apply(sources.Update{Source: src.Name(), At: time.Now(), Err: fmt.Errorf("%s: %w (restarting)", src.Name(), err)})
+		restarts++
 		select {
-		case <-time.After(wait):
+		case <-time.After(sources.Backoff(restarts, time.Second, time.Minute)):
 		case <-ctx.Done():
 		}
-		backoff = min(backoff*2, time.Minute)
 	}
 	<-done
 }

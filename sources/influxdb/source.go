@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strings"
@@ -143,43 +142,9 @@ func (s *Source) Close() { s.hc.CloseIdleConnections() }
 // backoff and jitter. Run never closes out.
 func (s *Source) Run(ctx context.Context, out chan<- sources.Update) error {
 	defer s.Close()
-	fails := 0
-	for {
-		u := s.Poll(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		select {
-		case out <- u:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		wait := s.cfg.Refresh
-		if u.Err != nil && !errors.Is(u.Err, ErrPartial) {
-			fails++
-			wait = backoff(fails, min(backoffBase, s.cfg.Refresh), max(backoffMax, s.cfg.Refresh))
-		} else {
-			fails = 0
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// backoff is base·2^(n-1) capped at ceiling, with jitter in [d/2, d].
-func backoff(n int, base, ceiling time.Duration) time.Duration {
-	d := base
-	for i := 1; i < n && d < ceiling; i++ {
-		d *= 2
-	}
-	d = min(d, ceiling)
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(half)+1))
+	p := sources.Poller{Interval: s.cfg.Refresh, BackoffBase: backoffBase, BackoffMax: backoffMax,
+		Soft: func(err error) bool { return errors.Is(err, ErrPartial) }}
+	return p.Run(ctx, out, s.Poll)
 }
 
 // CheckHealth runs a trivial query against the bucket: it proves the URL,

@@ -377,7 +377,7 @@ func TestServerDownThenUp(t *testing.T) {
 func TestBackoffIsCappedAndJittered(t *testing.T) {
 	seen := map[time.Duration]bool{}
 	for n := 1; n <= 20; n++ {
-		d := backoff(n, time.Second, time.Minute)
+		d := sources.Backoff(n, time.Second, time.Minute)
 		ceiling := min(time.Second<<(n-1), time.Minute)
 		if n > 7 {
 			ceiling = time.Minute
