@@ -117,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 15 * time.Second
 	}
+	cfg.Store.SetStaleAfter(3 * cfg.Refresh) // a silent source's rows read as stale
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}

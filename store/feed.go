@@ -32,7 +32,11 @@ func (s *Store) Feed(ctx context.Context, src sources.Source) {
 	}()
 	restarts := 0
 	for {
+		started := time.Now()
 		err := runSafely(ctx, src, ch)
+		if time.Since(started) > time.Minute {
+			restarts = 0 // it ran well for a while: the next failure starts over
+		}
 		if ctx.Err() != nil {
 			break
 		}

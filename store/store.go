@@ -50,6 +50,9 @@ type Store struct {
 	health  map[string]*sources.Health
 	changed chan struct{} // closed and replaced on every change
 	version uint64
+	// staleAfter marks rows of a source that has been silent this long
+	// as stale; 0 means only failing sources make rows stale.
+	staleAfter time.Duration
 }
 
 // New returns an empty store.
@@ -59,6 +62,15 @@ func New() *Store {
 		health:  map[string]*sources.Health{},
 		changed: make(chan struct{}),
 	}
+}
+
+// SetStaleAfter makes rows stale when their source has delivered nothing
+// for d (typically a few refresh intervals). A hung source then shows as
+// such even before it reports an error.
+func (s *Store) SetStaleAfter(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.staleAfter = d
 }
 
 // Changed returns a channel closed at the next change. Waiters re-read the
@@ -211,8 +223,9 @@ func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 				sum.Latest[m] = math.NaN() // the source stopped reporting it
 			}
 		}
-		if h := s.health[e.source]; h != nil && h.Err != nil {
-			sum.Stale = true
+		if h := s.health[e.source]; h != nil {
+			silent := s.staleAfter > 0 && !h.LastOK.IsZero() && now.Sub(h.LastOK) > s.staleAfter
+			sum.Stale = h.Err != nil || silent
 		}
 		if trendPoints > 0 {
 			sum.ReplicasTrend = e.trend(sources.ReplicasCurrent, now, trendPoints)

@@ -248,3 +248,15 @@ func TestMetricNoLongerReportedBecomesUnknown(t *testing.T) {
 		t.Fatal("the current rate must stay")
 	}
 }
+
+func TestSilentSourceMakesRowsStale(t *testing.T) {
+	s := New()
+	s.SetStaleAfter(45 * time.Second)
+	s.Apply(inventory("demo", web))
+	if s.Summaries(t0.Add(30*time.Second), 0)[0].Stale {
+		t.Fatal("30 s of silence is within the allowance")
+	}
+	if !s.Summaries(t0.Add(time.Hour), 0)[0].Stale {
+		t.Fatal("a source silent for an hour must mark its rows stale")
+	}
+}
