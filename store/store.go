@@ -36,7 +36,7 @@ type entry struct {
 	workload sources.Workload
 	source   string
 	latest   [sources.NumMetrics]float64
-	latestT  [sources.NumMetrics]time.Time
+	latestT  [sources.NumMetrics]int64 // unix ns of latest, 0 when never
 	updated  time.Time
 	series   [sources.NumMetrics]*series // allocated on first sample
 }
@@ -152,8 +152,8 @@ func (s *Store) Apply(u sources.Update) {
 
 func (e *entry) add(smp sources.Sample) {
 	m := smp.Metric
-	if !smp.T.Before(e.latestT[m]) && !math.IsNaN(smp.V) {
-		e.latest[m], e.latestT[m] = smp.V, smp.T
+	if ts := smp.T.UnixNano(); ts >= e.latestT[m] && !math.IsNaN(smp.V) {
+		e.latest[m], e.latestT[m] = smp.V, ts
 		if smp.T.After(e.updated) {
 			e.updated = smp.T
 		}
@@ -212,14 +212,17 @@ func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 	defer s.mu.RUnlock()
 	ids := s.order
 	out := make([]sources.Summary, 0, len(ids))
+	// One allocation for every sparkline of this snapshot.
+	trends := make([]float64, 2*trendPoints*len(ids))
 	for _, id := range ids {
 		e := s.entries[id]
 		if e == nil {
 			continue
 		}
 		sum := sources.Summary{Workload: e.workload, Source: e.source, Latest: e.latest, Updated: e.updated}
+		cut := e.updated.UnixNano() - int64(LatestMaxLag)
 		for m := range sum.Latest {
-			if e.updated.Sub(e.latestT[m]) > LatestMaxLag {
+			if e.latestT[m] < cut {
 				sum.Latest[m] = math.NaN() // the source stopped reporting it
 			}
 		}
@@ -228,25 +231,25 @@ func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 			sum.Stale = h.Err != nil || silent
 		}
 		if trendPoints > 0 {
-			sum.ReplicasTrend = e.trend(sources.ReplicasCurrent, now, trendPoints)
-			sum.LatencyTrend = e.trend(sources.LatencyP99, now, trendPoints)
+			sum.ReplicasTrend, trends = trends[:trendPoints:trendPoints], trends[trendPoints:]
+			sum.LatencyTrend, trends = trends[:trendPoints:trendPoints], trends[trendPoints:]
+			e.trend(sources.ReplicasCurrent, now, sum.ReplicasTrend)
+			e.trend(sources.LatencyP99, now, sum.LatencyTrend)
 		}
 		out = append(out, sum)
 	}
 	return out
 }
 
-func (e *entry) trend(m sources.Metric, end time.Time, n int) []float64 {
-	out := make([]float64, n)
+func (e *entry) trend(m sources.Metric, end time.Time, out []float64) {
 	sr := e.series[m]
 	if sr == nil {
 		for i := range out {
 			out[i] = math.NaN()
 		}
-		return out
+		return
 	}
 	sr.fine.tail(end, out)
-	return out
 }
 
 // Workload returns the workload and whether it is known.
