@@ -22,6 +22,7 @@ test: deps check
 deps:
 	scripts/stack/prometheus.sh install
 	scripts/stack/influxdb.sh install
+	scripts/stack/jaeger.sh install
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

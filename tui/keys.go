@@ -5,7 +5,7 @@ import "charm.land/bubbles/v2/key"
 // KeyMap holds the global bindings; pages add their own.
 type KeyMap struct {
 	Quit, Help, Open, Back, Theme key.Binding
-	Costs, WhatIf                 key.Binding
+	Costs, WhatIf, Traces         key.Binding
 }
 
 // DefaultKeyMap returns the global bindings.
@@ -18,5 +18,6 @@ func DefaultKeyMap() KeyMap {
 		Theme:  key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "switch theme")),
 		Costs:  key.NewBinding(key.WithKeys("$"), key.WithHelp("$", "cost totals")),
 		WhatIf: key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "what-if: cluster vs functions")),
+		Traces: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "traces in the chart window")),
 	}
 }

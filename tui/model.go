@@ -26,6 +26,7 @@ import (
 	"github.com/perch-dev/perch/views/detail"
 	"github.com/perch-dev/perch/views/format"
 	"github.com/perch-dev/perch/views/overview"
+	"github.com/perch-dev/perch/views/traces"
 	"github.com/perch-dev/perch/views/whatif"
 )
 
@@ -72,11 +73,15 @@ type Model struct {
 	help     help.Model
 	showHelp bool
 
-	back     []page // pages to return to with esc
-	overview *overview.Model
-	detail   *detail.Model
-	whatif   *whatif.Model
-	costs    *costsummary.Model
+	back       []page // pages to return to with esc
+	overview   *overview.Model
+	detail     *detail.Model
+	whatif     *whatif.Model
+	costs      *costsummary.Model
+	traceList  *traces.List
+	waterfall  *traces.Waterfall
+	tracesReq  uint64
+	tracesData traces.ListData
 
 	now                                                      time.Time
 	podsReq                                                  uint64
@@ -116,6 +121,8 @@ func New(cfg Config) (*Model, error) {
 	m.detail = detail.New(detail.DefaultStyles(theme))
 	m.whatif = whatif.New(whatif.DefaultStyles(theme))
 	m.costs = costsummary.New(costsummary.DefaultStyles(theme))
+	m.traceList = traces.NewList(traces.DefaultStyles(theme))
+	m.waterfall = traces.NewWaterfall(traces.DefaultStyles(theme))
 	m.applyTheme(theme)
 	m.refreshOverview()
 	return m, nil
@@ -146,6 +153,12 @@ func (m *Model) applyTheme(t themes.Theme) {
 	m.detail.SetStyles(dt)
 	m.whatif.SetStyles(whatif.DefaultStyles(t))
 	m.costs.SetStyles(costsummary.DefaultStyles(t))
+	ts := traces.DefaultStyles(t)
+	if m.cfg.ASCII {
+		ts = traces.ASCIIStyles(t)
+	}
+	m.traceList.SetStyles(ts)
+	m.waterfall.SetStyles(ts)
 	m.headerStyle = themes.Fg(t.Accent).Bold(true)
 	m.footerStyle = themes.Fg(t.Subtle)
 	m.badStyle = themes.Fg(t.Bad).Bold(true)
@@ -212,6 +225,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		reqID := m.podsReq
 		return m, tea.Tick(m.cfg.Refresh, func(time.Time) tea.Msg { return podsRefreshMsg{reqID: reqID} })
+	case tracesMsg:
+		if msg.reqID != m.tracesReq {
+			return m, nil // an answer for an older search
+		}
+		m.tracesData.Traces, m.tracesData.Err, m.tracesData.Loading = msg.traces, msg.err, false
+		m.traceList.SetData(m.tracesData)
+		return m, nil
+	case traces.OpenTraceMsg:
+		m.waterfall.SetData(traces.WaterfallData{Trace: msg.Trace})
+		m.open(pageWaterfall)
+		return m, nil
 	case podsRefreshMsg:
 		if msg.reqID != m.podsReq || m.page != pageDetail {
 			return m, nil
@@ -334,6 +358,8 @@ func (m *Model) layout() {
 	m.detail.SetSize(m.width, bodyH)
 	m.whatif.SetSize(m.width, bodyH)
 	m.costs.SetSize(m.width, bodyH)
+	m.traceList.SetSize(m.width, bodyH)
+	m.waterfall.SetSize(m.width, bodyH)
 	m.help.SetWidth(m.width)
 	m.renderHeader()
 	m.refreshPage()
@@ -420,11 +446,13 @@ func (m *Model) Render() string {
 }
 
 func (m *Model) helpView() string {
-	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}, {m.keys.Costs, m.keys.WhatIf}}
+	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}, {m.keys.Costs, m.keys.WhatIf, m.keys.Traces}}
 	groups = append(groups, m.overview.KeyMap.FullHelp()...)
 	groups = append(groups, m.detail.KeyMap.FullHelp()...)
 	groups = append(groups, m.whatif.KeyMap.FullHelp()...)
 	groups = append(groups, m.costs.KeyMap.FullHelp()...)
+	groups = append(groups, m.traceList.KeyMap.FullHelp()...)
+	groups = append(groups, m.waterfall.KeyMap.FullHelp()...)
 	// Groups side by side as far as the width allows, then the next row.
 	lines := []string{m.headerStyle.Render(" Keys"), ""}
 	perRow := max(1, m.width/38)

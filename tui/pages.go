@@ -19,6 +19,8 @@ const (
 	pageDetail
 	pageWhatIf
 	pageCosts
+	pageTraces
+	pageWaterfall
 )
 
 // open shows p and remembers the current page for esc.
@@ -64,6 +66,8 @@ func (m *Model) pageKey(k tea.KeyPressMsg) tea.Cmd {
 			m.close()
 		case key.Matches(k, m.keys.WhatIf):
 			m.open(pageWhatIf)
+		case key.Matches(k, m.keys.Traces):
+			return m.openTraces()
 		default:
 			before := m.detail.Range()
 			m.detail.Update(k)
@@ -83,6 +87,19 @@ func (m *Model) pageKey(k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		m.costs.Update(k)
+	case pageTraces:
+		if key.Matches(k, m.keys.Back) {
+			m.tracesReq++ // drop a search still running
+			m.close()
+			return nil
+		}
+		return m.traceList.Update(k)
+	case pageWaterfall:
+		if key.Matches(k, m.keys.Back) && !m.waterfall.InDetails() {
+			m.close()
+			return nil
+		}
+		return m.waterfall.Update(k)
 	}
 	return nil
 }
@@ -107,6 +124,10 @@ func (m *Model) pageView() string {
 		return m.whatif.View()
 	case pageCosts:
 		return m.costs.View()
+	case pageTraces:
+		return m.traceList.View()
+	case pageWaterfall:
+		return m.waterfall.View()
 	}
 	return m.overview.View()
 }
@@ -114,7 +135,11 @@ func (m *Model) pageView() string {
 func (m *Model) pageHelp() []key.Binding {
 	switch m.page {
 	case pageDetail:
-		return append([]key.Binding{m.keys.Back, m.keys.WhatIf}, m.detail.KeyMap.ShortHelp()...)
+		return append([]key.Binding{m.keys.Back, m.keys.WhatIf, m.keys.Traces}, m.detail.KeyMap.ShortHelp()...)
+	case pageTraces:
+		return append([]key.Binding{m.keys.Back}, m.traceList.KeyMap.ShortHelp()...)
+	case pageWaterfall:
+		return append([]key.Binding{m.keys.Back}, m.waterfall.KeyMap.ShortHelp()...)
 	case pageWhatIf:
 		return append([]key.Binding{m.keys.Back}, m.whatif.KeyMap.ShortHelp()...)
 	case pageCosts:
