@@ -41,15 +41,19 @@ func newTransport(c Config) (http.RoundTripper, error) {
 		}
 		tlsCfg.Certificates = []tls.Certificate{cert}
 	}
+	backstop := c.Timeout + 2*roundMargin(c.Timeout)
 	base := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
+		// The caller's context (the configured timeout) bounds every call
+		// and says "timed out after <timeout>"; these backstops fire
+		// later, so the transport's own wording never wins the race.
 		DialContext: (&net.Dialer{
-			Timeout:   c.Timeout,
+			Timeout:   backstop,
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
 		TLSClientConfig:       tlsCfg,
-		TLSHandshakeTimeout:   c.Timeout,
-		ResponseHeaderTimeout: c.Timeout,
+		TLSHandshakeTimeout:   backstop,
+		ResponseHeaderTimeout: backstop,
 		MaxIdleConnsPerHost:   c.MaxConcurrency,
 		IdleConnTimeout:       90 * time.Second,
 	}

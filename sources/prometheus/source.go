@@ -10,8 +10,8 @@
 // Every refresh runs one instant query per metric family, aggregated by
 // workload on the server, so the number of queries does not grow with the
 // number of workloads (at most 2 per preset plus 4 for Kubernetes, and one
-// per configured override). Queries run with bounded concurrency and a
-// timeout each. Failures are reported as Update.Err naming the query and
+// per configured override). Queries run with bounded concurrency under one
+// deadline per round (the timeout plus a small margin). Failures are reported as Update.Err naming the query and
 // carrying the server's message; Run keeps going with capped exponential
 // backoff and jitter. The source only reads.
 package prometheus
@@ -20,11 +20,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -123,7 +126,7 @@ func (s *Source) CheckHealth(ctx context.Context) error {
 	s.queries.Add(1)
 	_, _, _, err := s.api.Query(ctx, "vector(1)", time.Time{}, v1.WithTimeout(serverTimeout(s.cfg.Timeout)))
 	if err != nil {
-		return s.red.wrap(fmt.Errorf("prometheus %s: health check: %w", s.cfg.Name, describe(err)))
+		return s.red.wrap(leadWithCause(describe(s.timedOut(err)), "prometheus %s: health check", s.cfg.Name))
 	}
 	return nil
 }
@@ -139,7 +142,12 @@ func (s *Source) Poll(ctx context.Context) sources.Update {
 		return u
 	}
 	plan := s.plan(active)
-	results := s.runAll(ctx, plan, now)
+	// One deadline for the whole round: queries queued behind
+	// max_concurrency must not each wait their own timeout, or a hung
+	// server is reported only after ⌈queries/max_concurrency⌉ timeouts.
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout+roundMargin(s.cfg.Timeout))
+	defer cancel()
+	results := s.runAll(rctx, plan, now)
 	if ctx.Err() != nil {
 		u.Err = ctx.Err()
 		return u
@@ -254,7 +262,8 @@ func (s *Source) detect(ctx context.Context, now time.Time) ([]*preset, error) {
 	match := fmt.Sprintf(`{__name__=~%q}`, strings.Join(alts, "|"))
 	vals, _, _, err := s.api.LabelValues(cctx, model.MetricNameLabel, []string{match}, now.Add(-time.Hour), now)
 	if err != nil {
-		return nil, fmt.Errorf("prometheus %s: detecting presets (label values of __name__): %w", s.cfg.Name, describe(err))
+		err = s.timedOut(err)
+		return nil, leadWithCause(describe(err), "prometheus %s: detecting presets (label values of __name__)", s.cfg.Name)
 	}
 	has := map[string]bool{}
 	for _, v := range vals {
@@ -366,7 +375,7 @@ func (s *Source) runAll(ctx context.Context, plan []query, ts time.Time) []resul
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				results[i] = result{err: ctx.Err()}
+				results[i] = result{err: &QueryError{Name: q.name, Query: q.expr, Err: s.timedOut(ctx.Err())}}
 				return
 			}
 			defer func() { <-sem }()
@@ -375,6 +384,22 @@ func (s *Source) runAll(ctx context.Context, plan []query, ts time.Time) []resul
 	}
 	wg.Wait()
 	return results
+}
+
+// roundMargin is how long a round may outlast its timeout, so a query
+// started at the round's start reports its own timeout first.
+func roundMargin(timeout time.Duration) time.Duration {
+	return min(max(timeout/10, 50*time.Millisecond), time.Second)
+}
+
+// timedOut words a deadline as the configured timeout; other errors are
+// returned as they are.
+func (s *Source) timedOut(err error) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return &timeoutError{after: s.cfg.Timeout, err: err}
+	}
+	return err
 }
 
 // QueryError is a failed query: which one, its PromQL, and the server's
@@ -386,8 +411,65 @@ type QueryError struct {
 }
 
 func (e *QueryError) Error() string {
-	return fmt.Sprintf("query %s: %v [PromQL: %s]", e.Name, e.Err, abbreviate(e.Query, 400))
+	detail := e.Err.Error()
+	if c := cause(e.Err); c != "" {
+		// The cause first, so a narrow header still shows it.
+		return fmt.Sprintf("%s: query %s: %s [PromQL: %s]", c, e.Name, strings.TrimPrefix(detail, c+": "), abbreviate(e.Query, 400))
+	}
+	return fmt.Sprintf("query %s: %s [PromQL: %s]", e.Name, detail, abbreviate(e.Query, 400))
 }
+
+// cause is a short name for what went wrong ("connection refused", "timed
+// out after 2s", "HTTP 503"), or "" when none is known.
+func cause(err error) string {
+	var to *timeoutError
+	var apiErr *v1.Error
+	var ne net.Error
+	switch {
+	case errors.As(err, &to):
+		return to.short()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected EOF"
+	case errors.As(err, &apiErr):
+		var code int
+		if _, e := fmt.Sscanf(apiErr.Msg, "server error: %d", &code); e == nil {
+			return fmt.Sprintf("HTTP %d", code)
+		}
+		if _, e := fmt.Sscanf(apiErr.Msg, "client error: %d", &code); e == nil {
+			return fmt.Sprintf("HTTP %d", code)
+		}
+		if m := strings.TrimSpace(apiErr.Msg); m != "" && !strings.ContainsAny(m, "\n") {
+			return abbreviate(m, 60) // the server's own words ("too many queries in flight")
+		}
+		return string(apiErr.Type)
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	}
+	return ""
+}
+
+// leadWithCause puts err's short cause before context text.
+func leadWithCause(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if c := cause(err); c != "" {
+		msg = c + ": " + msg
+	}
+	return fmt.Errorf("%s: %w", msg, err)
+}
+
+// timeoutError says a call ran out of the configured timeout.
+type timeoutError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *timeoutError) Error() string { return e.short() + ": " + e.err.Error() }
+func (e *timeoutError) short() string { return fmt.Sprintf("timed out after %s", e.after) }
+func (e *timeoutError) Unwrap() error { return e.err }
 
 func (e *QueryError) Unwrap() error { return e.Err }
 
@@ -434,10 +516,7 @@ func (s *Source) instant(ctx context.Context, q query, ts time.Time) result {
 	s.queries.Add(1)
 	val, warns, _, err := s.api.Query(ctx, q.expr, ts, v1.WithTimeout(serverTimeout(s.cfg.Timeout)), v1.WithLimit(uint64(s.cfg.MaxSeries)+1))
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("timed out after %s: %w", s.cfg.Timeout, err)
-		}
-		return result{err: &QueryError{Name: q.name, Query: q.expr, Err: describe(err)}}
+		return result{err: &QueryError{Name: q.name, Query: q.expr, Err: describe(s.timedOut(err))}}
 	}
 	vec, ok := val.(model.Vector)
 	if !ok {
@@ -479,6 +558,7 @@ type entry struct {
 // assemble merges the results (in plan order) into workloads and samples.
 func (s *Source) assemble(plan []query, results []result, ts time.Time) ([]sources.Workload, []sources.Sample) {
 	entries := map[sources.WorkloadID]*entry{}
+	failed := failedColumns(plan, results)
 	for i, r := range results {
 		if r.err != nil {
 			continue
@@ -499,7 +579,7 @@ func (s *Source) assemble(plan []query, results []result, ts time.Time) ([]sourc
 	platforms := make(map[sources.WorkloadID]sources.Platform, len(ids))
 	for _, id := range ids {
 		e := entries[id]
-		s.cost(e)
+		s.cost(e, failed)
 		if e.hasMem {
 			e.w.MemoryMB = e.memMB
 			if e.w.Platform == sources.Lambda && !e.has[sources.MemRequest] {
@@ -619,11 +699,52 @@ func parseKind(s string) sources.Kind {
 	return ""
 }
 
+// failedColumns names the columns (metric names, as in the queries'
+// perch_metric tags or overrides) whose query failed this round.
+func failedColumns(plan []query, results []result) map[string]bool {
+	failed := map[string]bool{}
+	for i, r := range results {
+		if r.err == nil {
+			continue
+		}
+		q := plan[i]
+		if q.override != "" {
+			failed[q.override] = true
+			continue
+		}
+		for _, f := range q.preset.families {
+			if f.name != q.name {
+				continue
+			}
+			for _, c := range f.cols {
+				failed[c.metric] = true
+			}
+		}
+	}
+	return failed
+}
+
+// costInputs are the columns cost is derived from.
+var costInputs = []string{
+	sources.CostRate.String(), // an override, which replaces the estimate
+	sources.CPURequest.String(), sources.CPUUsage.String(), sources.MemRequest.String(), sources.MemUsage.String(),
+	sources.ReplicasCurrent.String(),
+	sources.RequestRate.String(), sources.LatencyP50.String(), colLambdaDuration, colLambdaMemory,
+}
+
 // cost fills CostRate from the workload's resources or its Lambda bill,
-// unless an override supplied it.
-func (s *Source) cost(e *entry) {
+// unless an override supplied it. When one of its inputs failed this round
+// it leaves cost unknown: an estimate from the queries that answered would
+// replace the last good value with a wrong one. The check is by column, not
+// by platform, so it errs on the side of sending no cost.
+func (s *Source) cost(e *entry, failed map[string]bool) {
 	if e.has[sources.CostRate] {
 		return
+	}
+	for _, in := range costInputs {
+		if failed[in] {
+			return
+		}
 	}
 	p := s.cfg.Prices
 	if e.w.Platform == sources.Lambda {
