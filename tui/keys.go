@@ -5,7 +5,7 @@ import "charm.land/bubbles/v2/key"
 // KeyMap holds the global bindings; pages add their own.
 type KeyMap struct {
 	Quit, Help, Open, Back, Theme key.Binding
-	Costs, WhatIf, Traces         key.Binding
+	Costs, WhatIf, Traces, Pods   key.Binding
 }
 
 // DefaultKeyMap returns the global bindings.
@@ -19,5 +19,6 @@ func DefaultKeyMap() KeyMap {
 		Costs:  key.NewBinding(key.WithKeys("$"), key.WithHelp("$", "cost totals")),
 		WhatIf: key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "what-if: cluster vs functions")),
 		Traces: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "traces in the chart window")),
+		Pods:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pods page")),
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/perch-dev/perch/views/detail"
 	"github.com/perch-dev/perch/views/format"
 	"github.com/perch-dev/perch/views/overview"
+	"github.com/perch-dev/perch/views/pods"
 	"github.com/perch-dev/perch/views/traces"
 	"github.com/perch-dev/perch/views/whatif"
 )
@@ -79,6 +80,7 @@ type Model struct {
 	whatif     *whatif.Model
 	costs      *costsummary.Model
 	traceList  *traces.List
+	podsPage   *pods.Model
 	waterfall  *traces.Waterfall
 	tracesReq  uint64
 	tracesData traces.ListData
@@ -122,6 +124,7 @@ func New(cfg Config) (*Model, error) {
 	m.whatif = whatif.New(whatif.DefaultStyles(theme))
 	m.costs = costsummary.New(costsummary.DefaultStyles(theme))
 	m.traceList = traces.NewList(traces.DefaultStyles(theme))
+	m.podsPage = pods.New(pods.DefaultStyles(theme))
 	m.waterfall = traces.NewWaterfall(traces.DefaultStyles(theme))
 	m.applyTheme(theme)
 	m.refreshOverview()
@@ -158,6 +161,7 @@ func (m *Model) applyTheme(t themes.Theme) {
 		ts = traces.ASCIIStyles(t)
 	}
 	m.traceList.SetStyles(ts)
+	m.podsPage.SetStyles(pods.DefaultStyles(t))
 	m.waterfall.SetStyles(ts)
 	m.headerStyle = themes.Fg(t.Accent).Bold(true)
 	m.footerStyle = themes.Fg(t.Subtle)
@@ -220,9 +224,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // an answer for an older request
 		}
 		m.pods, m.podsErr, m.podsWait = msg.pods, msg.err, false
-		if m.page == pageDetail {
-			m.refreshDetail()
-		}
+		m.refreshPage()
 		reqID := m.podsReq
 		return m, tea.Tick(m.cfg.Refresh, func(time.Time) tea.Msg { return podsRefreshMsg{reqID: reqID} })
 	case tracesMsg:
@@ -237,7 +239,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.open(pageWaterfall)
 		return m, nil
 	case podsRefreshMsg:
-		if msg.reqID != m.podsReq || m.page != pageDetail {
+		if msg.reqID != m.podsReq || (m.page != pageDetail && m.page != pagePods) {
 			return m, nil
 		}
 		return m, m.requestPods()
@@ -359,6 +361,7 @@ func (m *Model) layout() {
 	m.whatif.SetSize(m.width, bodyH)
 	m.costs.SetSize(m.width, bodyH)
 	m.traceList.SetSize(m.width, bodyH)
+	m.podsPage.SetSize(m.width, bodyH)
 	m.waterfall.SetSize(m.width, bodyH)
 	m.help.SetWidth(m.width)
 	m.renderHeader()
@@ -446,11 +449,12 @@ func (m *Model) Render() string {
 }
 
 func (m *Model) helpView() string {
-	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}, {m.keys.Costs, m.keys.WhatIf, m.keys.Traces}}
+	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}, {m.keys.Costs, m.keys.WhatIf, m.keys.Traces, m.keys.Pods}}
 	groups = append(groups, m.overview.KeyMap.FullHelp()...)
 	groups = append(groups, m.detail.KeyMap.FullHelp()...)
 	groups = append(groups, m.whatif.KeyMap.FullHelp()...)
 	groups = append(groups, m.costs.KeyMap.FullHelp()...)
+	groups = append(groups, m.podsPage.KeyMap.FullHelp()...)
 	groups = append(groups, m.traceList.KeyMap.FullHelp()...)
 	groups = append(groups, m.waterfall.KeyMap.FullHelp()...)
 	// Groups side by side as far as the width allows, then the next row.

@@ -306,3 +306,21 @@ func TestWhatIfAndCostPagesOpenAndClose(t *testing.T) {
 		t.Fatal("second esc must reach the overview")
 	}
 }
+
+func TestPodsPageFromDetail(t *testing.T) {
+	m, _ := newTestModel(t, &fakeSource{}, 120, 40)
+	cmd := send(m, press("enter"))
+	send(m, press("p"))
+	if m.page != pagePods || !strings.Contains(ansi.Strip(m.Render()), "oading") {
+		t.Fatalf("p must open the pods page, loading until the answer:\n%s", ansi.Strip(m.Render()))
+	}
+	send(m, cmd())
+	if !strings.Contains(ansi.Strip(m.Render()), "payments-7d9f-abcde") {
+		t.Fatalf("pods page lacks the pod:\n%s", ansi.Strip(m.Render()))
+	}
+	golden.CheckFrame(t, m.Render(), 120, 40)
+	send(m, press("esc"))
+	if m.page != pageDetail {
+		t.Fatal("esc returns to the detail view")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/store"
 	"github.com/perch-dev/perch/views/costsummary"
+	"github.com/perch-dev/perch/views/pods"
 	"github.com/perch-dev/perch/views/whatif"
 )
 
@@ -21,6 +22,7 @@ const (
 	pageCosts
 	pageTraces
 	pageWaterfall
+	pagePods
 )
 
 // open shows p and remembers the current page for esc.
@@ -68,6 +70,8 @@ func (m *Model) pageKey(k tea.KeyPressMsg) tea.Cmd {
 			m.open(pageWhatIf)
 		case key.Matches(k, m.keys.Traces):
 			return m.openTraces()
+		case key.Matches(k, m.keys.Pods):
+			m.open(pagePods)
 		default:
 			before := m.detail.Range()
 			m.detail.Update(k)
@@ -94,6 +98,12 @@ func (m *Model) pageKey(k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		return m.traceList.Update(k)
+	case pagePods:
+		if key.Matches(k, m.keys.Back) && !m.podsPage.Filtering() {
+			m.close()
+			return nil
+		}
+		return m.podsPage.Update(k)
 	case pageWaterfall:
 		if key.Matches(k, m.keys.Back) && !m.waterfall.InDetails() {
 			m.close()
@@ -111,6 +121,8 @@ func (m *Model) refreshPage() {
 		m.refreshDetail()
 	case pageWhatIf:
 		m.refreshWhatIf()
+	case pagePods:
+		m.refreshPods()
 	case pageCosts:
 		m.costs.SetData(costsummary.Data{Totals: m.cfg.Prices.Totals(m.cfg.Store.Summaries(m.now, 0), 10), PricesName: m.cfg.Prices.OrDefaults().Name})
 	}
@@ -128,6 +140,8 @@ func (m *Model) pageView() string {
 		return m.traceList.View()
 	case pageWaterfall:
 		return m.waterfall.View()
+	case pagePods:
+		return m.podsPage.View()
 	}
 	return m.overview.View()
 }
@@ -135,7 +149,9 @@ func (m *Model) pageView() string {
 func (m *Model) pageHelp() []key.Binding {
 	switch m.page {
 	case pageDetail:
-		return append([]key.Binding{m.keys.Back, m.keys.WhatIf, m.keys.Traces}, m.detail.KeyMap.ShortHelp()...)
+		return append([]key.Binding{m.keys.Back, m.keys.WhatIf, m.keys.Traces, m.keys.Pods}, m.detail.KeyMap.ShortHelp()...)
+	case pagePods:
+		return append([]key.Binding{m.keys.Back}, m.podsPage.KeyMap.ShortHelp()...)
 	case pageTraces:
 		return append([]key.Binding{m.keys.Back}, m.traceList.KeyMap.ShortHelp()...)
 	case pageWaterfall:
@@ -175,3 +191,24 @@ func (m *Model) refreshWhatIf() {
 	}
 	m.whatif.SetData(whatif.Data{ID: sel.ID, Comparison: m.cfg.Prices.Compare(cost.ObservedFrom(&sel, ser), m.cfg.WhatIf)})
 }
+
+// refreshPods shows the pods of the selected workload from the last answer
+// of its source (the same request the detail view made and refreshes).
+func (m *Model) refreshPods() {
+	sel, ok := m.overview.Selected()
+	if !ok {
+		return
+	}
+	d := pods.Data{Workload: sel.ID, Now: m.now}
+	switch {
+	case m.podLister(sel.Source) == nil:
+		d.Err = errNoPodLister
+	case m.podsFor == sel.ID:
+		d.Pods, d.Err, d.Loading = m.pods, m.podsErr, m.podsWait
+	default:
+		d.Loading = true
+	}
+	m.podsPage.SetData(d)
+}
+
+const errNoPodLister = constError("this source does not list pods")

@@ -1,0 +1,797 @@
+// Package pods renders the pods page: one row per pod of a workload (name,
+// phase, ready, restarts, age, CPU and memory usage against requests, node,
+// owner) with sorting and filtering, and the workload's recent warning
+// events underneath.
+package pods
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/perch-dev/perch/sources"
+	"github.com/perch-dev/perch/views/format"
+)
+
+// Event is one warning event shown under the table.
+type Event struct {
+	Last    time.Time
+	Object  string // Kind/name
+	Reason  string
+	Message string
+	Count   int
+}
+
+// Data is what the page shows. Now is the clock for ages (views never read
+// the time themselves).
+type Data struct {
+	Workload sources.WorkloadID
+	Pods     []sources.Pod
+	Events   []Event
+	Now      time.Time
+	// Loading is set while the first answer is outstanding.
+	Loading bool
+	// Err is the pods request's failure; EventsErr the events request's.
+	Err, EventsErr error
+	// Note is shown in the title line, e.g. where usage comes from.
+	Note string
+}
+
+// Column identifies a table column.
+type Column uint8
+
+// Columns in display order.
+const (
+	ColName Column = iota
+	ColPhase
+	ColReady
+	ColRestarts
+	ColAge
+	ColCPU
+	ColMem
+	ColNode
+	ColOwner
+	numColumns
+)
+
+type column struct {
+	title    string
+	width    int // fixed width; ColName takes what is left
+	priority int // lower is dropped first when narrow
+	right    bool
+}
+
+var columns = [numColumns]column{
+	ColName:     {title: "NAME", priority: 100},
+	ColPhase:    {title: "PHASE", width: 9, priority: 90},
+	ColReady:    {title: "READY", width: 6, priority: 85},
+	ColRestarts: {title: "RESTARTS", width: 9, priority: 80, right: true},
+	ColAge:      {title: "AGE", width: 5, priority: 70, right: true},
+	ColCPU:      {title: "CPU use/req", width: 13, priority: 75, right: true},
+	ColMem:      {title: "MEM use/req", width: 15, priority: 65, right: true},
+	ColNode:     {title: "NODE", width: 16, priority: 40},
+	ColOwner:    {title: "OWNER", width: 16, priority: 20},
+}
+
+// String is the column's title.
+func (c Column) String() string {
+	if c < numColumns {
+		return strings.TrimSuffix(columns[c].title, " use/req")
+	}
+	return "?"
+}
+
+const (
+	minNameWidth = 16
+	maxNameWidth = 60
+	// minEventsHeight is the frame height from which events are shown.
+	minEventsHeight = 12
+)
+
+// KeyMap is the page's key bindings.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	Sort, Reverse, Filter                   key.Binding
+}
+
+// DefaultKeyMap returns the default bindings (the overview's).
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "top")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "bottom")),
+		Sort:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
+		Reverse:  key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
+		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+	}
+}
+
+// ShortHelp is the footer's list.
+func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Up, k.Down, k.Sort, k.Filter} }
+
+// FullHelp is the help page's list.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Sort, k.Reverse, k.Filter}}
+}
+
+type cell struct {
+	col   Column
+	width int
+}
+
+// Model is the pods page.
+type Model struct {
+	KeyMap KeyMap
+
+	styles      Styles
+	normal, sel cellStyles
+	width       int
+	height      int
+	data        Data
+	usageKnown  bool
+	cells       []cell
+	rows        []int // indexes into data.Pods after filter and sort
+	cursor      int   // index into rows
+	offset      int
+	selected    string // pod name the cursor follows
+	sortCol     Column
+	desc        bool
+	filter      string
+	filtering   bool
+	cache       []string // rendered unselected rows by pod index
+}
+
+// New returns the page sorted by name.
+func New(st Styles) *Model {
+	m := &Model{KeyMap: DefaultKeyMap()}
+	m.SetStyles(st)
+	return m
+}
+
+// SetStyles switches styles (theme change).
+func (m *Model) SetStyles(st Styles) {
+	m.styles, m.normal, m.sel = st, st.compile(false), st.compile(true)
+	m.cache = nil
+}
+
+// SetSize sets the rendered size in cells.
+func (m *Model) SetSize(width, height int) {
+	if width == m.width && height == m.height {
+		return
+	}
+	m.width, m.height = width, height
+	m.cells = layout(width)
+	m.cache = nil
+	m.clampScroll()
+}
+
+// SetData replaces what is shown; the cursor follows its pod by name. A
+// different workload resets the filter and the cursor.
+func (m *Model) SetData(d Data) {
+	if d.Workload != m.data.Workload {
+		m.selected, m.filter, m.filtering, m.cursor, m.offset = "", "", false, 0, 0
+	}
+	m.data = d
+	m.usageKnown = false
+	for _, p := range d.Pods {
+		if p.CPUUsage > 0 || p.MemUsage > 0 {
+			m.usageKnown = true // a source without usage reports zeros
+			break
+		}
+	}
+	m.rebuild()
+}
+
+// Selected returns the pod under the cursor.
+func (m *Model) Selected() (sources.Pod, bool) {
+	if m.cursor < 0 || m.cursor >= len(m.rows) {
+		return sources.Pod{}, false
+	}
+	return m.data.Pods[m.rows[m.cursor]], true
+}
+
+// Filtering reports whether the filter prompt has the keyboard.
+func (m *Model) Filtering() bool { return m.filtering }
+
+// Sort returns the sort column and direction.
+func (m *Model) Sort() (Column, bool) { return m.sortCol, m.desc }
+
+// Visible is the number of pods that pass the filter.
+func (m *Model) Visible() int { return len(m.rows) }
+
+// Update handles keys. It returns no commands (the page's data comes from
+// the tui, which polls the source).
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil
+	}
+	if m.filtering {
+		m.updateFilter(k)
+		return nil
+	}
+	km := m.KeyMap
+	switch {
+	case key.Matches(k, km.Up):
+		m.move(-1)
+	case key.Matches(k, km.Down):
+		m.move(1)
+	case key.Matches(k, km.PageUp):
+		m.move(-max(m.tableRows()-1, 1))
+	case key.Matches(k, km.PageDown):
+		m.move(max(m.tableRows()-1, 1))
+	case key.Matches(k, km.Top):
+		m.move(-len(m.rows))
+	case key.Matches(k, km.Bottom):
+		m.move(len(m.rows))
+	case key.Matches(k, km.Sort):
+		m.sortCol = (m.sortCol + 1) % numColumns
+		// Numbers and phases read best worst-first; names A to Z.
+		m.desc = m.sortCol == ColRestarts || m.sortCol == ColCPU || m.sortCol == ColMem || m.sortCol == ColAge
+		m.rebuild()
+	case key.Matches(k, km.Reverse):
+		m.desc = !m.desc
+		m.rebuild()
+	case key.Matches(k, km.Filter):
+		m.filtering = true
+	}
+	return nil
+}
+
+func (m *Model) updateFilter(k tea.KeyPressMsg) {
+	switch k.String() {
+	case "enter":
+		m.filtering = false
+		return
+	case "esc":
+		m.filtering = false
+		m.filter = ""
+	case "backspace":
+		if m.filter != "" {
+			_, size := utf8.DecodeLastRuneInString(m.filter)
+			m.filter = m.filter[:len(m.filter)-size]
+		}
+	case "ctrl+u":
+		m.filter = ""
+	default:
+		if k.Text == "" {
+			return
+		}
+		m.filter += k.Text
+	}
+	m.rebuild()
+}
+
+func (m *Model) move(delta int) {
+	if len(m.rows) == 0 {
+		return
+	}
+	m.cursor = min(max(m.cursor+delta, 0), len(m.rows)-1)
+	m.selected = m.data.Pods[m.rows[m.cursor]].Name
+	m.clampScroll()
+}
+
+// layout picks the columns that fit, dropping the lowest priority first.
+func layout(width int) []cell {
+	active := [numColumns]bool{}
+	for c := range active {
+		active[c] = true
+	}
+	used := func() int {
+		total, n := 1, 0 // selection gutter
+		for c := Column(0); c < numColumns; c++ {
+			if active[c] {
+				if n > 0 {
+					total++
+				}
+				total += columns[c].width
+				n++
+			}
+		}
+		return total
+	}
+	for used()+minNameWidth > width {
+		drop, lowest := numColumns, math.MaxInt
+		for c := Column(1); c < numColumns; c++ {
+			if active[c] && columns[c].priority < lowest {
+				drop, lowest = c, columns[c].priority
+			}
+		}
+		if drop == numColumns {
+			break
+		}
+		active[drop] = false
+	}
+	spare := width - used()
+	name := min(max(spare, minNameWidth), maxNameWidth)
+	spare -= name
+	var out []cell
+	for c := Column(0); c < numColumns; c++ {
+		if !active[c] {
+			continue
+		}
+		w := columns[c].width
+		switch {
+		case c == ColName:
+			w = name
+		case (c == ColNode || c == ColOwner) && spare > 0:
+			grow := min(spare, 16)
+			w += grow
+			spare -= grow
+		}
+		out = append(out, cell{col: c, width: w})
+	}
+	return out
+}
+
+// rebuild filters and sorts, then puts the cursor back on its pod.
+func (m *Model) rebuild() {
+	m.cache = nil
+	m.rows = m.rows[:0]
+	needle := strings.ToLower(m.filter)
+	for i := range m.data.Pods {
+		p := &m.data.Pods[i]
+		if needle == "" || fuzzyMatch(needle, strings.ToLower(p.Name+" "+string(p.Phase)+" "+p.Node)) {
+			m.rows = append(m.rows, i)
+		}
+	}
+	pods := m.data.Pods
+	less := m.less()
+	sort.SliceStable(m.rows, func(a, b int) bool {
+		pa, pb := &pods[m.rows[a]], &pods[m.rows[b]]
+		if c := less(pa, pb); c != 0 {
+			return (c < 0) != m.desc
+		}
+		return pa.Name < pb.Name
+	})
+	m.cursor = 0
+	for i, r := range m.rows {
+		if pods[r].Name == m.selected {
+			m.cursor = i
+			break
+		}
+	}
+	if len(m.rows) > 0 {
+		m.selected = pods[m.rows[m.cursor]].Name
+	}
+	m.clampScroll()
+}
+
+// less compares by the sort column: negative, zero or positive.
+func (m *Model) less() func(a, b *sources.Pod) int {
+	cmpF := func(x, y float64) int {
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	}
+	switch m.sortCol {
+	case ColPhase:
+		return func(a, b *sources.Pod) int { return strings.Compare(string(a.Phase), string(b.Phase)) }
+	case ColReady:
+		return func(a, b *sources.Pod) int { return cmpF(b2f(a.Ready), b2f(b.Ready)) }
+	case ColRestarts:
+		return func(a, b *sources.Pod) int { return a.Restarts - b.Restarts }
+	case ColAge: // oldest first when descending
+		return func(a, b *sources.Pod) int { return b.Created.Compare(a.Created) }
+	case ColCPU:
+		return func(a, b *sources.Pod) int {
+			if c := cmpF(a.CPUUsage, b.CPUUsage); c != 0 {
+				return c
+			}
+			return cmpF(a.CPURequest, b.CPURequest)
+		}
+	case ColMem:
+		return func(a, b *sources.Pod) int {
+			if c := cmpF(a.MemUsage, b.MemUsage); c != 0 {
+				return c
+			}
+			return cmpF(a.MemRequest, b.MemRequest)
+		}
+	case ColNode:
+		return func(a, b *sources.Pod) int { return strings.Compare(a.Node, b.Node) }
+	case ColOwner:
+		return func(a, b *sources.Pod) int { return strings.Compare(a.Owner.Name, b.Owner.Name) }
+	}
+	return func(a, b *sources.Pod) int { return strings.Compare(a.Name, b.Name) }
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// fuzzyMatch reports whether needle's runes appear in order in hay.
+func fuzzyMatch(needle, hay string) bool {
+	for _, r := range needle {
+		i := strings.IndexRune(hay, r)
+		if i < 0 {
+			return false
+		}
+		hay = hay[i+utf8.RuneLen(r):]
+	}
+	return true
+}
+
+// eventLines is how many lines the events block takes (its title included).
+func (m *Model) eventLines() int {
+	if m.height < minEventsHeight {
+		return 0
+	}
+	n := len(m.data.Events)
+	if n == 0 || m.data.EventsErr != nil {
+		return 2
+	}
+	return 1 + min(n, max(2, m.height/4))
+}
+
+// tableRows is how many pod rows fit.
+func (m *Model) tableRows() int {
+	h := m.height - 2 - m.eventLines() // title and column header
+	if m.filtering || m.filter != "" {
+		h--
+	}
+	return max(h, 0)
+}
+
+func (m *Model) clampScroll() {
+	rows := m.tableRows()
+	if rows <= 0 {
+		return
+	}
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+rows {
+		m.offset = m.cursor - rows + 1
+	}
+	m.offset = min(max(m.offset, 0), max(len(m.rows)-rows, 0))
+}
+
+// View renders exactly height lines of exactly width cells.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(m.width * m.height * 4)
+	written := 0
+	emit := func(s string) {
+		if written >= m.height {
+			return
+		}
+		if written > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(s)
+		written++
+	}
+	blank := strings.Repeat(" ", m.width)
+	emit(m.renderTitle())
+	emit(m.renderHeader())
+	rows := m.tableRows()
+	if len(m.rows) == 0 && rows > 0 {
+		emit(pad(m.styles.Notice.Render(ansi.Truncate(" "+m.emptyMessage(), m.width, "…")), m.width))
+		rows--
+	}
+	if m.cache == nil {
+		m.cache = make([]string, len(m.data.Pods))
+	}
+	for i := m.offset; i < len(m.rows) && rows > 0; i++ {
+		r := m.rows[i]
+		if i == m.cursor {
+			emit(m.renderRow(&m.data.Pods[r], true))
+		} else {
+			if m.cache[r] == "" {
+				m.cache[r] = m.renderRow(&m.data.Pods[r], false)
+			}
+			emit(m.cache[r])
+		}
+		rows--
+	}
+	for ; rows > 0; rows-- {
+		emit(blank)
+	}
+	if m.filtering || m.filter != "" {
+		cursor := ""
+		if m.filtering {
+			cursor = "▏"
+		}
+		bar := fmt.Sprintf("/%s%s  %d of %d", m.filter, cursor, len(m.rows), len(m.data.Pods))
+		emit(pad(m.styles.Title.Render(ansi.Truncate(bar, m.width, "…")), m.width))
+	}
+	for _, l := range m.renderEvents() {
+		emit(l)
+	}
+	for written < m.height {
+		emit(blank)
+	}
+	return b.String()
+}
+
+func (m *Model) emptyMessage() string {
+	switch {
+	case m.data.Err != nil:
+		return "Pods unavailable: " + oneLine(m.data.Err.Error())
+	case m.data.Loading:
+		return "Loading pods…"
+	case m.filter != "":
+		return fmt.Sprintf("No pod matches %q (esc clears the filter).", m.filter)
+	}
+	return "No pods."
+}
+
+// renderTitle summarises the workload's pods on one line.
+func (m *Model) renderTitle() string {
+	id := m.data.Workload
+	name := id.Namespace + "/" + id.Name
+	if id.Cluster != "" {
+		name = id.Cluster + "/" + name
+	}
+	var running, pending, failed, ready, restarts int
+	var cpuUse, cpuReq, memUse, memReq float64
+	for i := range m.data.Pods {
+		p := &m.data.Pods[i]
+		switch p.Phase {
+		case sources.PodRunning:
+			running++
+		case sources.PodPending:
+			pending++
+		case sources.PodFailed:
+			failed++
+		}
+		if p.Ready {
+			ready++
+		}
+		restarts += p.Restarts
+		cpuUse, cpuReq = cpuUse+p.CPUUsage, cpuReq+p.CPURequest
+		memUse, memReq = memUse+p.MemUsage, memReq+p.MemRequest
+	}
+	var b strings.Builder
+	toSGR(m.styles.Title).wrap(&b, " Pods of "+name)
+	if len(m.data.Pods) == 0 {
+		if m.data.Note != "" {
+			toSGR(m.styles.Subtle).wrap(&b, "  "+m.data.Note)
+		}
+		return pad(ansi.Truncate(b.String(), m.width, "…"), m.width)
+	}
+	parts := []string{fmt.Sprintf("%d pods", len(m.data.Pods))}
+	phase := fmt.Sprintf("%d running", running)
+	if pending > 0 {
+		phase += fmt.Sprintf(", %d pending", pending)
+	}
+	if failed > 0 {
+		phase += fmt.Sprintf(", %d failed", failed)
+	}
+	parts = append(parts, phase, fmt.Sprintf("%d ready", ready), fmt.Sprintf("%d restarts", restarts))
+	if !m.usageKnown {
+		cpuUse, memUse = math.NaN(), math.NaN()
+	}
+	parts = append(parts, "cpu "+format.Cores(cpuUse)+"/"+format.Cores(cpuReq), "mem "+format.Bytes(memUse)+"/"+format.Bytes(memReq))
+	if m.data.Note != "" {
+		parts = append(parts, m.data.Note)
+	}
+	toSGR(m.styles.Subtle).wrap(&b, "  "+strings.Join(parts, " · "))
+	return pad(ansi.Truncate(b.String(), m.width, "…"), m.width)
+}
+
+func (m *Model) renderHeader() string {
+	var b strings.Builder
+	hs, ss := toSGR(m.styles.Header), toSGR(m.styles.SortedBy)
+	b.WriteByte(' ')
+	for i, c := range m.cells {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		title, st := columns[c.col].title, hs
+		if c.col == m.sortCol {
+			if m.desc {
+				title += "↓"
+			} else {
+				title += "↑"
+			}
+			st = ss
+		}
+		st.wrap(&b, fit(title, c.width, columns[c.col].right))
+	}
+	return pad(b.String(), m.width)
+}
+
+func (m *Model) renderRow(p *sources.Pod, selected bool) string {
+	st := &m.normal
+	if selected {
+		st = &m.sel
+	}
+	var b strings.Builder
+	b.Grow(m.width * 3)
+	if selected {
+		st[toneText].wrap(&b, "▌")
+	} else {
+		b.WriteByte(' ')
+	}
+	for i, c := range m.cells {
+		if i > 0 {
+			st[toneText].wrap(&b, " ")
+		}
+		text, tn := m.cellText(p, c.col)
+		st[tn].wrap(&b, fit(text, c.width, columns[c.col].right))
+	}
+	out := b.String()
+	if used := m.rowWidth(); used < m.width {
+		fill := strings.Repeat(" ", m.width-used)
+		if selected {
+			var f strings.Builder
+			st[toneText].wrap(&f, fill)
+			fill = f.String()
+		}
+		out += fill
+	}
+	return out
+}
+
+func (m *Model) rowWidth() int {
+	w := 1
+	for i, c := range m.cells {
+		if i > 0 {
+			w++
+		}
+		w += c.width
+	}
+	return w
+}
+
+// cellText is a cell's text and meaning.
+func (m *Model) cellText(p *sources.Pod, col Column) (string, tone) {
+	switch col {
+	case ColName:
+		return p.Name, toneText
+	case ColPhase:
+		switch p.Phase {
+		case sources.PodRunning:
+			return string(p.Phase), toneGood
+		case sources.PodSucceeded:
+			return string(p.Phase), toneSubtle
+		case sources.PodFailed:
+			return string(p.Phase), toneBad
+		case "":
+			return string(sources.PodUnknown), toneWarn
+		}
+		return string(p.Phase), toneWarn
+	case ColReady:
+		if p.Ready {
+			return "✓", toneGood
+		}
+		if p.Phase == sources.PodSucceeded {
+			return "–", toneSubtle
+		}
+		return "✗", toneBad
+	case ColRestarts:
+		switch {
+		case p.Restarts >= 5:
+			return fmt.Sprint(p.Restarts), toneBad
+		case p.Restarts > 0:
+			return fmt.Sprint(p.Restarts), toneWarn
+		}
+		return "0", toneSubtle
+	case ColAge:
+		if p.Created.IsZero() {
+			return format.Missing, toneSubtle
+		}
+		return format.Age(p.Age(m.data.Now)), toneText
+	case ColCPU:
+		return usageText(p.CPUUsage, p.CPURequest, m.usageKnown, format.Cores)
+	case ColMem:
+		return usageText(p.MemUsage, p.MemRequest, m.usageKnown, format.Bytes)
+	case ColNode:
+		if p.Node == "" {
+			return "<none>", toneSubtle
+		}
+		return p.Node, toneText
+	case ColOwner:
+		return p.Owner.Name, toneSubtle
+	}
+	return "", toneText
+}
+
+// usageText renders "use/req"; usage above the request is a warning
+// (it may be throttled or evicted first), no request at all is subtle.
+func usageText(use, req float64, known bool, f func(float64) string) (string, tone) {
+	if !known {
+		use = math.NaN()
+	}
+	reqText := "–"
+	if req > 0 {
+		reqText = f(req)
+	}
+	text := f(use) + "/" + reqText
+	switch {
+	case !known:
+		return text, toneSubtle
+	case req > 0 && use > req:
+		return text, toneWarn
+	}
+	return text, toneText
+}
+
+// renderEvents is the warning events block: a title and the newest events.
+func (m *Model) renderEvents() []string {
+	n := m.eventLines()
+	if n == 0 {
+		return nil
+	}
+	title := fmt.Sprintf(" Warning events (%d)", len(m.data.Events))
+	if m.data.EventsErr != nil {
+		title = " Warning events"
+	}
+	lines := []string{pad(m.styles.Title.Render(ansi.Truncate(title, m.width, "…")), m.width)}
+	switch {
+	case m.data.EventsErr != nil:
+		msg := " Events unavailable: " + oneLine(m.data.EventsErr.Error())
+		return append(lines, pad(m.styles.Bad.Render(ansi.Truncate(msg, m.width, "…")), m.width))
+	case len(m.data.Events) == 0:
+		return append(lines, pad(m.styles.Notice.Render(ansi.Truncate(" No recent warning events.", m.width, "…")), m.width))
+	}
+	sub, warn, text := toSGR(m.styles.Subtle), toSGR(m.styles.Warn), toSGR(m.styles.Text)
+	for _, e := range m.data.Events[:n-1] {
+		var b strings.Builder
+		age := format.Missing
+		if !e.Last.IsZero() {
+			age = format.Age(max(m.data.Now.Sub(e.Last), 0))
+		}
+		sub.wrap(&b, fit(" "+age, 5, true)+" ")
+		reason := e.Reason
+		if e.Count > 1 {
+			reason += fmt.Sprintf(" ×%d", e.Count)
+		}
+		warn.wrap(&b, fit(reason, 22, false)+" ")
+		objW := min(max(m.width/4, 12), 40)
+		sub.wrap(&b, fit(e.Object, objW, false)+" ")
+		text.wrap(&b, oneLine(e.Message))
+		lines = append(lines, pad(ansi.Truncate(b.String(), m.width, "…"), m.width))
+	}
+	return lines
+}
+
+// oneLine flattens a message so it never breaks the frame.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// fit truncates or pads plain text to w cells.
+func fit(s string, w int, right bool) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := format.Width(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	if right {
+		return strings.Repeat(" ", w-sw) + s
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+// pad pads a styled string to w cells, truncating if longer.
+func pad(s string, w int) string {
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
