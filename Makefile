@@ -23,6 +23,7 @@ deps:
 	scripts/stack/prometheus.sh install
 	scripts/stack/influxdb.sh install
 	scripts/stack/jaeger.sh install
+	scripts/stack/kubernetes.sh build
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

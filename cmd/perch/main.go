@@ -54,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runDashboard(ctx, e, args)
 	case "render":
 		err = runRender(ctx, e, args)
+	case "demo-cluster":
+		err = runDemoCluster(ctx, e, args)
 	case "demo-traces":
 		err = runDemoTraces(ctx, e, args)
 	case "demo-feed":
@@ -71,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "help":
 		printUsage(stdout)
 	default:
-		err = usageError{fmt.Errorf("unknown command %q (commands: serve, snapshot, render, demo-exporter, demo-feed, demo-traces, config init, version, help)", cmd)}
+		err = usageError{fmt.Errorf("unknown command %q (commands: serve, snapshot, render, demo-exporter, demo-feed, demo-traces, demo-cluster, config init, version, help)", cmd)}
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -102,6 +104,7 @@ Usage:
   perch demo-exporter [--listen ADDR]        serve the simulator as Prometheus metrics (for tests)
   perch demo-feed --influx URL --bucket B   write the simulator's function invocations to InfluxDB (for tests)
   perch demo-traces --otlp URL [--once]     send the simulator's traces as OTLP (for tests)
+  perch demo-cluster [--kubeconfig F]       create the simulator's workloads in a real API server (for tests)
   perch config init [--force] [FILE]         write a commented example config
   perch version
 
