@@ -16,6 +16,9 @@ type Summary struct {
 	Updated time.Time
 	// Stale is set when the source that owns this row is failing or silent.
 	Stale bool
+	// IdleShare is the share of the cost paid for requested but unused
+	// resources (0..1), NaN when unknown; filled by whoever knows prices.
+	IdleShare float64
 	// Sparklines over the recent window, oldest first, NaN for gaps.
 	ReplicasTrend []float64
 	LatencyTrend  []float64

@@ -219,7 +219,7 @@ func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 		if e == nil {
 			continue
 		}
-		sum := sources.Summary{Workload: e.workload, Source: e.source, Latest: e.latest, Updated: e.updated}
+		sum := sources.Summary{Workload: e.workload, Source: e.source, Latest: e.latest, Updated: e.updated, IdleShare: math.NaN()}
 		cut := e.updated.UnixNano() - int64(LatestMaxLag)
 		for m := range sum.Latest {
 			if e.latestT[m] < cut {

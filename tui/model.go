@@ -111,6 +111,7 @@ func New(cfg Config) (*Model, error) {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 15 * time.Second
 	}
+	cfg.Prices = cfg.Prices.OrDefaults() // the zero table means the defaults
 	theme, err := themes.Resolve(cfg.ThemeName, true, cfg.Getenv)
 	if err != nil {
 		return nil, err
@@ -309,6 +310,9 @@ func (m *Model) refreshOverview() {
 	for i := range rows {
 		if c := rows[i].Latest[sources.CostRate]; !math.IsNaN(c) {
 			m.totalCost += c
+		}
+		if rows[i].Has(sources.CPURequest) || rows[i].Has(sources.MemRequest) {
+			rows[i].IdleShare = m.cfg.Prices.IdleShare(&rows[i])
 		}
 	}
 	m.overview.SetNotice(m.emptyNotice())

@@ -30,7 +30,10 @@ const (
 	ColNamespace
 	ColPlatform
 	ColCost
+	ColCostDay
+	ColCostMonth
 	ColCostPerM
+	ColIdle
 	ColReplicas
 	ColReplicasTrend
 	ColP50
@@ -58,7 +61,10 @@ var columns = [numColumns]column{
 	ColNamespace:     {title: "NAMESPACE", group: GroupWorkload, width: 12, priority: 30, sortable: true},
 	ColPlatform:      {title: "PLATFORM", group: GroupWorkload, width: 8, priority: 60, sortable: true},
 	ColCost:          {title: "$/h", group: GroupCost, width: 7, priority: 95, right: true, sortable: true, key: metricKey(sources.CostRate)},
+	ColCostDay:       {title: "$/day", group: GroupCost, width: 7, priority: 35, right: true, sortable: true, key: scaled(sources.CostRate, 24)},
+	ColCostMonth:     {title: "$/month", group: GroupCost, width: 8, priority: 15, right: true, sortable: true, key: scaled(sources.CostRate, HoursPerMonth)},
 	ColCostPerM:      {title: "$/1M req", group: GroupCost, width: 8, priority: 50, right: true, sortable: true, key: func(s *sources.Summary) float64 { return s.CostPerMillion() }},
+	ColIdle:          {title: "idle", group: GroupCost, width: 5, priority: 10, right: true, sortable: true, key: func(s *sources.Summary) float64 { return s.IdleShare }},
 	ColReplicas:      {title: "REPLICAS", group: GroupScaling, width: 13, priority: 90, sortable: true, key: metricKey(sources.ReplicasCurrent)},
 	ColReplicasTrend: {title: "", group: GroupScaling, width: 8, priority: 55},
 	ColP50:           {title: "p50", group: GroupLatency, width: 6, priority: 40, right: true, sortable: true, key: metricKey(sources.LatencyP50)},
@@ -67,6 +73,14 @@ var columns = [numColumns]column{
 	ColLatencyTrend:  {title: "", group: GroupLatency, width: 8, priority: 57},
 	ColRate:          {title: "req/s", group: GroupTraffic, width: 6, priority: 80, right: true, sortable: true, key: metricKey(sources.RequestRate)},
 	ColErrors:        {title: "err", group: GroupTraffic, width: 5, priority: 75, right: true, sortable: true, key: metricKey(sources.ErrorRatio)},
+}
+
+// HoursPerMonth is the month perch projects costs over (730 h, as cloud
+// price lists do).
+const HoursPerMonth = 730
+
+func scaled(m sources.Metric, factor float64) func(*sources.Summary) float64 {
+	return func(s *sources.Summary) float64 { return s.Latest[m] * factor }
 }
 
 func metricKey(m sources.Metric) func(*sources.Summary) float64 {

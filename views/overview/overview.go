@@ -644,8 +644,14 @@ func (m *Model) cellText(s *sources.Summary, c cell, cs *cellStyles) (string, sg
 		return platformLabel(s.Platform), cs.subtle
 	case ColCost:
 		return format.Money(s.Latest[sources.CostRate]), st
+	case ColCostDay:
+		return format.Money(s.Latest[sources.CostRate] * 24), st
+	case ColCostMonth:
+		return format.Money(s.Latest[sources.CostRate] * HoursPerMonth), st
 	case ColCostPerM:
 		return format.Money(s.CostPerMillion()), st
+	case ColIdle:
+		return format.Percent(s.IdleShare), cs.subtle
 	case ColReplicas:
 		txt := replicasText(s)
 		if cur, des := s.Latest[sources.ReplicasCurrent], s.Latest[sources.ReplicasDesired]; !s.Stale && des > cur {

@@ -102,8 +102,8 @@ func TestDefaultSortIsTopSpenders(t *testing.T) {
 
 func TestSortCyclesAndReverses(t *testing.T) {
 	m := newModel(themes.Dark(), 200, 20)
-	press(m, "s") // cost -> $/1M
-	if c, _ := m.Sort(); c != ColCostPerM {
+	press(m, "s") // cost -> $/day
+	if c, _ := m.Sort(); c != ColCostDay {
 		t.Fatalf("sort column = %v", c)
 	}
 	for i := 0; i < 20; i++ {
