@@ -127,7 +127,7 @@ func (m *Model) render() string {
 		left := stack(sections[:2], half, body)
 		right := stack(sections[2:], m.width-half-2, body)
 		for i := range body {
-			lines = append(lines, pad(left[i], half)+"  "+right[i])
+			lines = append(lines, format.Pad(left[i], half)+"  "+right[i])
 		}
 	} else {
 		lines = append(lines, stack(sections, m.width, body)...)
@@ -140,7 +140,7 @@ func (m *Model) render() string {
 		lines[last] = m.styles.Subtle.Render(" idle = requested but unused CPU and memory of pods (OpenCost's rule) · $/month = $/h × 730")
 	}
 	for i, l := range lines {
-		lines[i] = pad(l, m.width)
+		lines[i] = format.Pad(l, m.width)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -295,7 +295,7 @@ func stack(secs []section, w, h int) []string {
 	}
 	out = out[:max(h, 0)]
 	for i := range out {
-		out[i] = pad(out[i], w)
+		out[i] = format.Pad(out[i], w)
 	}
 	return out
 }
@@ -305,12 +305,4 @@ func orDash(s string) string {
 		return format.Missing
 	}
 	return s
-}
-
-func pad(s string, w int) string {
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "")
-	}
-	return s + strings.Repeat(" ", w-sw)
 }

@@ -197,7 +197,7 @@ func (m *Model) render() string {
 	}
 	lines = lines[:m.height]
 	for i, l := range lines {
-		lines[i] = pad(l, m.width)
+		lines[i] = format.Pad(l, m.width)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -336,12 +336,4 @@ func orDash(s string) string {
 		return "–"
 	}
 	return s
-}
-
-func pad(s string, w int) string {
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "")
-	}
-	return s + strings.Repeat(" ", w-sw)
 }

@@ -35,3 +35,40 @@ func TestWidthMatchesFullMeasure(t *testing.T) {
 		}
 	}
 }
+
+func TestFitPadAndFuzzy(t *testing.T) {
+	if Fit("abc", 5, true) != "  abc" || Fit("abc", 5, false) != "abc  " || Fit("abcdef", 4, false) != "abc…" || Fit("x", 0, false) != "" {
+		t.Fatal("Fit")
+	}
+	if Pad("abc", 5) != "abc  " || Pad("abcdef", 3) != "abc" {
+		t.Fatal("Pad")
+	}
+	if !FuzzyMatch("cko", "shop/checkout") || FuzzyMatch("ock", "shop/cart") {
+		t.Fatal("FuzzyMatch")
+	}
+}
+
+func TestEditFilter(t *testing.T) {
+	steps := []struct {
+		name, text string
+		want       string
+		open, chg  bool
+	}{
+		{"", "c", "c", true, true},
+		{"", "é", "cé", true, true},
+		{"backspace", "", "c", true, true},
+		{"shift", "", "c", true, false},
+		{"enter", "", "c", false, false},
+	}
+	text := ""
+	for i, s := range steps {
+		var open, chg bool
+		text, open, chg = EditFilter(text, s.name, s.text)
+		if text != s.want || open != s.open || chg != s.chg {
+			t.Fatalf("step %d: %q %v %v", i, text, open, chg)
+		}
+	}
+	if got, open, chg := EditFilter("abc", "esc", ""); got != "" || open || !chg {
+		t.Fatal("esc clears and closes")
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -236,27 +235,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) updateFilter(k tea.KeyPressMsg) {
-	switch k.String() {
-	case "enter":
-		m.filtering = false
-		return
-	case "esc":
-		m.filtering = false
-		m.filter = ""
-	case "backspace":
-		if m.filter != "" {
-			_, size := utf8.DecodeLastRuneInString(m.filter)
-			m.filter = m.filter[:len(m.filter)-size]
-		}
-	case "ctrl+u":
-		m.filter = ""
-	default:
-		if k.Text == "" {
-			return
-		}
-		m.filter += k.Text
+	var changed bool
+	m.filter, m.filtering, changed = format.EditFilter(m.filter, k.String(), k.Text)
+	if changed {
+		m.rebuild()
 	}
-	m.rebuild()
 }
 
 func (m *Model) nextSort() {
@@ -341,7 +324,7 @@ func (m *Model) rebuild() {
 	idx := make([]int, 0, len(m.rows))
 	needle := strings.ToLower(m.filter)
 	for i := range m.rows {
-		if needle == "" || fuzzyMatch(needle, haystack(&m.rows[i])) {
+		if needle == "" || format.FuzzyMatch(needle, haystack(&m.rows[i])) {
 			idx = append(idx, i)
 		}
 	}
@@ -470,18 +453,6 @@ func haystack(s *sources.Summary) string {
 	return strings.ToLower(s.ID.Cluster + "/" + s.ID.Namespace + "/" + s.ID.Name + " " + string(s.Platform) + " " + string(s.Kind))
 }
 
-// fuzzyMatch reports whether needle's runes appear in order in hay.
-func fuzzyMatch(needle, hay string) bool {
-	for _, r := range needle {
-		i := strings.IndexRune(hay, r)
-		if i < 0 {
-			return false
-		}
-		hay = hay[i+utf8.RuneLen(r):]
-	}
-	return true
-}
-
 // View renders exactly height lines of exactly width cells.
 func (m *Model) View() string {
 	if m.width <= 0 || m.height <= 0 {
@@ -515,7 +486,7 @@ func (m *Model) View() string {
 		if m.filter != "" {
 			msg = fmt.Sprintf("No workload matches %q (esc clears the filter).", m.filter)
 		}
-		emit(pad(m.styles.Notice.Render(ansi.Truncate(" "+msg, m.width, "…")), m.width))
+		emit(format.Pad(m.styles.Notice.Render(ansi.Truncate(" "+msg, m.width, "…")), m.width))
 		rows--
 	}
 	if m.cache == nil {
@@ -534,7 +505,7 @@ func (m *Model) View() string {
 			cursor = "▏"
 		}
 		bar := fmt.Sprintf("/%s%s  %d of %d", m.filter, cursor, m.Visible(), len(m.rows))
-		emit(pad(m.styles.GroupHeader.Render(ansi.Truncate(bar, m.width, "…")), m.width))
+		emit(format.Pad(m.styles.GroupHeader.Render(ansi.Truncate(bar, m.width, "…")), m.width))
 	}
 	for written < m.height {
 		emit(strings.Repeat(" ", m.width))
@@ -546,7 +517,7 @@ func (m *Model) renderLine(i int) string {
 	l := m.lines[i]
 	if l.row < 0 {
 		title := fmt.Sprintf("▾ %s  %d  %s/h", l.group, l.count, format.Money(l.cost))
-		return pad(m.styles.GroupRow.Render(ansi.Truncate(title, m.width, "…")), m.width)
+		return format.Pad(m.styles.GroupRow.Render(ansi.Truncate(title, m.width, "…")), m.width)
 	}
 	if i == m.cursor {
 		return m.renderRow(&m.rows[l.row], true)
@@ -580,7 +551,7 @@ func (m *Model) renderHeader() string {
 			for j := i + 1; j < len(m.cells) && columns[m.cells[j].col].group == def.group; j++ {
 				span += 1 + m.cells[j].width
 			}
-			gs.wrap(&groups, fit(gt, span, false))
+			gs.wrap(&groups, format.Fit(gt, span, false))
 		}
 		title := def.title
 		st := hs
@@ -592,9 +563,9 @@ func (m *Model) renderHeader() string {
 			title += arrow
 			st = ss
 		}
-		st.wrap(&titles, fit(title, c.width, def.right))
+		st.wrap(&titles, format.Fit(title, c.width, def.right))
 	}
-	return pad(groups.String(), m.width) + "\n" + pad(titles.String(), m.width)
+	return format.Pad(groups.String(), m.width) + "\n" + format.Pad(titles.String(), m.width)
 }
 
 func (m *Model) renderRow(s *sources.Summary, selected bool) string {
@@ -622,7 +593,7 @@ func (m *Model) renderRow(s *sources.Summary, selected bool) string {
 			cs.subtle.wrap(&b, sep)
 		}
 		text, st := m.cellText(s, c, cs)
-		st.wrap(&b, fit(text, c.width, def.right))
+		st.wrap(&b, format.Fit(text, c.width, def.right))
 	}
 	if m.rowWidth < m.width {
 		cs.text.wrap(&b, strings.Repeat(" ", m.width-m.rowWidth))
@@ -689,28 +660,4 @@ func (m *Model) level(v, warn, bad float64, ok sgr, cs *cellStyles) sgr {
 		return cs.warn
 	}
 	return ok
-}
-
-// fit truncates or pads plain text to exactly w cells.
-func fit(s string, w int, right bool) string {
-	if w <= 0 {
-		return ""
-	}
-	sw := format.Width(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "…")
-	}
-	if right {
-		return strings.Repeat(" ", w-sw) + s
-	}
-	return s + strings.Repeat(" ", w-sw)
-}
-
-// pad pads a styled string with spaces to w cells, truncating if longer.
-func pad(s string, w int) string {
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "")
-	}
-	return s + strings.Repeat(" ", w-sw)
 }

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -249,27 +248,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) updateFilter(k tea.KeyPressMsg) {
-	switch k.String() {
-	case "enter":
-		m.filtering = false
-		return
-	case "esc":
-		m.filtering = false
-		m.filter = ""
-	case "backspace":
-		if m.filter != "" {
-			_, size := utf8.DecodeLastRuneInString(m.filter)
-			m.filter = m.filter[:len(m.filter)-size]
-		}
-	case "ctrl+u":
-		m.filter = ""
-	default:
-		if k.Text == "" {
-			return
-		}
-		m.filter += k.Text
+	var changed bool
+	m.filter, m.filtering, changed = format.EditFilter(m.filter, k.String(), k.Text)
+	if changed {
+		m.rebuild()
 	}
-	m.rebuild()
 }
 
 func (m *Model) move(delta int) {
@@ -341,7 +324,7 @@ func (m *Model) rebuild() {
 	needle := strings.ToLower(m.filter)
 	for i := range m.data.Pods {
 		p := &m.data.Pods[i]
-		if needle == "" || fuzzyMatch(needle, strings.ToLower(p.Name+" "+string(p.Phase)+" "+p.Node)) {
+		if needle == "" || format.FuzzyMatch(needle, strings.ToLower(p.Name+" "+string(p.Phase)+" "+p.Node)) {
 			m.rows = append(m.rows, i)
 		}
 	}
@@ -416,18 +399,6 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// fuzzyMatch reports whether needle's runes appear in order in hay.
-func fuzzyMatch(needle, hay string) bool {
-	for _, r := range needle {
-		i := strings.IndexRune(hay, r)
-		if i < 0 {
-			return false
-		}
-		hay = hay[i+utf8.RuneLen(r):]
-	}
-	return true
-}
-
 // eventLines is how many lines the events block takes (its title included).
 func (m *Model) eventLines() int {
 	if m.height < minEventsHeight {
@@ -486,7 +457,7 @@ func (m *Model) View() string {
 	emit(m.renderHeader())
 	rows := m.tableRows()
 	if len(m.rows) == 0 && rows > 0 {
-		emit(pad(m.styles.Notice.Render(ansi.Truncate(" "+m.emptyMessage(), m.width, "…")), m.width))
+		emit(format.Pad(m.styles.Notice.Render(ansi.Truncate(" "+m.emptyMessage(), m.width, "…")), m.width))
 		rows--
 	}
 	if m.cache == nil {
@@ -513,7 +484,7 @@ func (m *Model) View() string {
 			cursor = "▏"
 		}
 		bar := fmt.Sprintf("/%s%s  %d of %d", m.filter, cursor, len(m.rows), len(m.data.Pods))
-		emit(pad(m.styles.Title.Render(ansi.Truncate(bar, m.width, "…")), m.width))
+		emit(format.Pad(m.styles.Title.Render(ansi.Truncate(bar, m.width, "…")), m.width))
 	}
 	for _, l := range m.renderEvents() {
 		emit(l)
@@ -568,7 +539,7 @@ func (m *Model) renderTitle() string {
 		if m.data.Note != "" {
 			toSGR(m.styles.Subtle).wrap(&b, "  "+m.data.Note)
 		}
-		return pad(ansi.Truncate(b.String(), m.width, "…"), m.width)
+		return format.Pad(ansi.Truncate(b.String(), m.width, "…"), m.width)
 	}
 	parts := []string{fmt.Sprintf("%d pods", len(m.data.Pods))}
 	phase := fmt.Sprintf("%d running", running)
@@ -587,7 +558,7 @@ func (m *Model) renderTitle() string {
 		parts = append(parts, m.data.Note)
 	}
 	toSGR(m.styles.Subtle).wrap(&b, "  "+strings.Join(parts, " · "))
-	return pad(ansi.Truncate(b.String(), m.width, "…"), m.width)
+	return format.Pad(ansi.Truncate(b.String(), m.width, "…"), m.width)
 }
 
 func (m *Model) renderHeader() string {
@@ -607,9 +578,9 @@ func (m *Model) renderHeader() string {
 			}
 			st = ss
 		}
-		st.wrap(&b, fit(title, c.width, columns[c.col].right))
+		st.wrap(&b, format.Fit(title, c.width, columns[c.col].right))
 	}
-	return pad(b.String(), m.width)
+	return format.Pad(b.String(), m.width)
 }
 
 func (m *Model) renderRow(p *sources.Pod, selected bool) string {
@@ -629,7 +600,7 @@ func (m *Model) renderRow(p *sources.Pod, selected bool) string {
 			st[toneText].wrap(&b, " ")
 		}
 		text, tn := m.cellText(p, c.col)
-		st[tn].wrap(&b, fit(text, c.width, columns[c.col].right))
+		st[tn].wrap(&b, format.Fit(text, c.width, columns[c.col].right))
 	}
 	out := b.String()
 	if used := m.rowWidth(); used < m.width {
@@ -738,13 +709,13 @@ func (m *Model) renderEvents() []string {
 	if m.data.EventsErr != nil {
 		title = " Warning events"
 	}
-	lines := []string{pad(m.styles.Title.Render(ansi.Truncate(title, m.width, "…")), m.width)}
+	lines := []string{format.Pad(m.styles.Title.Render(ansi.Truncate(title, m.width, "…")), m.width)}
 	switch {
 	case m.data.EventsErr != nil:
 		msg := " Events unavailable: " + oneLine(m.data.EventsErr.Error())
-		return append(lines, pad(m.styles.Bad.Render(ansi.Truncate(msg, m.width, "…")), m.width))
+		return append(lines, format.Pad(m.styles.Bad.Render(ansi.Truncate(msg, m.width, "…")), m.width))
 	case len(m.data.Events) == 0:
-		return append(lines, pad(m.styles.Notice.Render(ansi.Truncate(" No recent warning events.", m.width, "…")), m.width))
+		return append(lines, format.Pad(m.styles.Notice.Render(ansi.Truncate(" No recent warning events.", m.width, "…")), m.width))
 	}
 	sub, warn, text := toSGR(m.styles.Subtle), toSGR(m.styles.Warn), toSGR(m.styles.Text)
 	for _, e := range m.data.Events[:n-1] {
@@ -753,16 +724,16 @@ func (m *Model) renderEvents() []string {
 		if !e.Last.IsZero() {
 			age = format.Age(max(m.data.Now.Sub(e.Last), 0))
 		}
-		sub.wrap(&b, fit(" "+age, 5, true)+" ")
+		sub.wrap(&b, format.Fit(" "+age, 5, true)+" ")
 		reason := e.Reason
 		if e.Count > 1 {
 			reason += fmt.Sprintf(" ×%d", e.Count)
 		}
-		warn.wrap(&b, fit(reason, 22, false)+" ")
+		warn.wrap(&b, format.Fit(reason, 22, false)+" ")
 		objW := min(max(m.width/4, 12), 40)
-		sub.wrap(&b, fit(e.Object, objW, false)+" ")
+		sub.wrap(&b, format.Fit(e.Object, objW, false)+" ")
 		text.wrap(&b, oneLine(e.Message))
-		lines = append(lines, pad(ansi.Truncate(b.String(), m.width, "…"), m.width))
+		lines = append(lines, format.Pad(ansi.Truncate(b.String(), m.width, "…"), m.width))
 	}
 	return lines
 }
@@ -770,28 +741,4 @@ func (m *Model) renderEvents() []string {
 // oneLine flattens a message so it never breaks the frame.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// fit truncates or pads plain text to w cells.
-func fit(s string, w int, right bool) string {
-	if w <= 0 {
-		return ""
-	}
-	sw := format.Width(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "…")
-	}
-	if right {
-		return strings.Repeat(" ", w-sw) + s
-	}
-	return s + strings.Repeat(" ", w-sw)
-}
-
-// pad pads a styled string to w cells, truncating if longer.
-func pad(s string, w int) string {
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "")
-	}
-	return s + strings.Repeat(" ", w-sw)
 }

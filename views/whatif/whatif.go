@@ -148,7 +148,7 @@ func (m *Model) render() string {
 			lines = append(lines, "")
 		}
 		for i := range lines[:m.height] {
-			lines[i] = pad(lines[i], m.width)
+			lines[i] = format.Pad(lines[i], m.width)
 		}
 		return strings.Join(lines[:m.height], "\n")
 	}
@@ -173,7 +173,7 @@ func (m *Model) render() string {
 	}
 	lines = lines[:m.height]
 	for i, l := range lines {
-		lines[i] = pad(l, m.width)
+		lines[i] = format.Pad(l, m.width)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -231,11 +231,11 @@ func (m *Model) table() []string {
 	c := &m.data.Comparison
 	colW := max((m.width-labelWidth)/int(cost.NumOptions), 6)
 	cell := func(s string, st lipgloss.Style) string {
-		return st.Render(pad(" "+s, colW))
+		return st.Render(format.Pad(" "+s, colW))
 	}
 	row := func(label string, f func(k cost.OptionKind, o *cost.Option) (string, lipgloss.Style)) string {
 		var b strings.Builder
-		b.WriteString(m.styles.Subtle.Render(pad(" "+label, labelWidth)))
+		b.WriteString(m.styles.Subtle.Render(format.Pad(" "+label, labelWidth)))
 		for k := range cost.NumOptions {
 			s, st := f(k, &c.Options[k])
 			b.WriteString(cell(s, st))
@@ -303,7 +303,7 @@ func (m *Model) table() []string {
 	}
 	for i := range min(tallest, budget) {
 		var b strings.Builder
-		b.WriteString(pad("", labelWidth))
+		b.WriteString(format.Pad("", labelWidth))
 		for k := range cost.NumOptions {
 			s := ""
 			if i < len(wrapped[k]) {
@@ -545,12 +545,4 @@ func orDash(s string) string {
 		return format.Missing
 	}
 	return s
-}
-
-func pad(s string, w int) string {
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "")
-	}
-	return s + strings.Repeat(" ", w-sw)
 }
