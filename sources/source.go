@@ -27,6 +27,12 @@ type Update struct {
 	Samples   []Sample
 	// Err is a failure of this round; previously known data stays, marked stale.
 	Err error
+	// Partial says what the source cannot see although the round worked
+	// (a forbidden namespace or resource, a missing CRD or metrics API).
+	// The data sent is good, so rows are not marked stale. Set it on the
+	// Complete update of every round it holds for; a Complete update
+	// without it clears it.
+	Partial error
 	// Complete marks the last update of a full round: everything the
 	// source knows as of At has been sent (snapshots and "first complete
 	// frame" wait for it).

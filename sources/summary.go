@@ -51,6 +51,8 @@ type Health struct {
 	ErrSince time.Time
 	// Rounds counts complete rounds received (see Update.Complete).
 	Rounds int
+	// Partial is what the source last said it cannot see (Update.Partial).
+	Partial error
 }
 
 // State classifies the health at now given the source's expected interval.

@@ -111,6 +111,9 @@ func (s *Store) Apply(u sources.Update) {
 			h.Rounds++
 		}
 	}
+	if u.Partial != nil || (u.Complete && u.Err == nil) {
+		h.Partial = u.Partial
+	}
 	if u.Full {
 		keep := make(map[sources.WorkloadID]bool, len(u.Workloads))
 		for _, w := range u.Workloads {

@@ -260,3 +260,27 @@ func TestSilentSourceMakesRowsStale(t *testing.T) {
 		t.Fatal("a source silent for an hour must mark its rows stale")
 	}
 }
+
+func TestPartialRoundKeepsRowsFreshAndClearsWhenLifted(t *testing.T) {
+	s := New()
+	s.Apply(inventory("kube", web))
+	forbidden := errors.New(`nodes is forbidden: cluster-wide list not allowed`)
+	at := t0.Add(time.Minute)
+	s.Apply(sources.Update{Source: "kube", At: at, Samples: []sources.Sample{{ID: web, Metric: sources.CostRate, T: at, V: 1}}, Complete: true, Partial: forbidden})
+	h := s.Health()[0]
+	if h.Err != nil || h.Partial != forbidden || !h.LastOK.Equal(at) {
+		t.Fatalf("a partial round is a good round with a note: %+v", h)
+	}
+	if s.Summaries(at, 0)[0].Stale {
+		t.Fatal("a permanent RBAC limit must not mark the rows it can see stale")
+	}
+	// A round without the limit (RBAC granted) clears it; an error round keeps it.
+	s.Apply(sources.Update{Source: "kube", At: at.Add(time.Second), Err: errors.New("connection refused")})
+	if h := s.Health()[0]; h.Partial != forbidden {
+		t.Fatalf("an error round must not clear the partial note: %+v", h)
+	}
+	s.Apply(sources.Update{Source: "kube", At: at.Add(2 * time.Second), Complete: true})
+	if h := s.Health()[0]; h.Partial != nil || h.Err != nil {
+		t.Fatalf("a complete round without Partial must clear it: %+v", h)
+	}
+}

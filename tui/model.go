@@ -395,6 +395,9 @@ func (m *Model) renderHeader() {
 			txt += " " + format.Ago(m.now, h.LastOK)
 		}
 		b.WriteString(style.Render(txt))
+		if h.Partial != nil && h.Err == nil {
+			b.WriteString(m.warnStyle.Render(" ◐ partial: " + h.Partial.Error()))
+		}
 	}
 	if len(m.cfg.Store.Health()) == 0 {
 		b.WriteString(m.warnStyle.Render(" ◌ waiting for " + sourceNames(m.cfg.Sources)))
