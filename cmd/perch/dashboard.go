@@ -21,6 +21,8 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	var c commonFlags
 	c.register(fs)
 	ascii := fs.Bool("ascii", false, "plain ASCII charts for terminals or fonts without braille")
+	var prof profileFlags
+	prof.register(fs)
 	fs.Usage = func() {
 		printUsage(e.stderr)
 		fmt.Fprintln(e.stderr, "\nFlags:")
@@ -34,6 +36,11 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopProfiles, err := prof.start(e.stderr)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	srcs, hint, err := pickSources(c, cfg, time.Now)
 	if err != nil {
 		return err
