@@ -50,19 +50,11 @@ func (c *cluster) pods(id sources.WorkloadID) ([]sources.Pod, error) {
 	return out, nil
 }
 
-// Warning is one recent warning event about a workload, its ReplicaSets,
-// its pods or its HPA.
-type Warning struct {
-	Object  string // Kind/name of the involved object, e.g. Pod/web-7d9f-x2v4q
-	Reason  string // e.g. FailedScheduling, BackOff
-	Message string
-	Count   int
-	Last    time.Time
-}
 
-// Warnings lists the workload's warning events of the last EventWindow,
-// newest first, at most MaxWarnings, from the informer cache.
-func (s *Source) Warnings(ctx context.Context, id sources.WorkloadID) ([]Warning, error) {
+// Events lists the workload's warning events of the last EventWindow,
+// newest first, at most MaxWarnings, from the informer cache
+// (sources.EventLister).
+func (s *Source) Events(ctx context.Context, id sources.WorkloadID) ([]sources.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -73,20 +65,20 @@ func (s *Source) Warnings(ctx context.Context, id sources.WorkloadID) ([]Warning
 	return c.warnings(id, s.cfg.Clock().Add(-s.cfg.EventWindow))
 }
 
-func (c *cluster) warnings(id sources.WorkloadID, since time.Time) ([]Warning, error) {
+func (c *cluster) warnings(id sources.WorkloadID, since time.Time) ([]sources.Event, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k, ok := c.ids[id]
 	if !ok {
 		return nil, fmt.Errorf("kube: unknown workload %s", id)
 	}
-	var out []Warning
+	var out []sources.Event
 	for _, obj := range c.byIndex(resEvents, cache.NamespaceIndex, k.Namespace, k.Namespace) {
 		e, ok := obj.(*eventObj)
 		if !ok || !e.Warning || e.Last.Before(since) || !c.concernsLocked(e, k) {
 			continue
 		}
-		out = append(out, Warning{Object: e.ObjKind + "/" + e.ObjName, Reason: e.Reason, Message: e.Message, Count: int(e.Count), Last: e.Last})
+		out = append(out, sources.Event{Object: e.ObjKind + "/" + e.ObjName, Reason: e.Reason, Message: e.Message, Count: int(e.Count), Last: e.Last})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Last.Equal(out[j].Last) {

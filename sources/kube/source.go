@@ -41,6 +41,7 @@ import (
 var (
 	_ sources.Source        = (*Source)(nil)
 	_ sources.PodLister     = (*Source)(nil)
+	_ sources.EventLister   = (*Source)(nil)
 	_ sources.HealthChecker = (*Source)(nil)
 )
 

@@ -354,7 +354,7 @@ func TestPodsAndWarningsComeFromTheCache(t *testing.T) {
 	if pods[2].Phase != sources.PodPending || pods[2].Ready {
 		t.Errorf("pending pod = %+v", pods[2])
 	}
-	ws, err := s.Warnings(context.Background(), id("prod", "shop", "web"))
+	ws, err := s.Events(context.Background(), id("prod", "shop", "web"))
 	if err != nil {
 		t.Fatal(err)
 	}
