@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -20,8 +21,12 @@ type tickMsg time.Time
 type podsMsg struct {
 	reqID uint64
 	id    sources.WorkloadID
+	all   bool // every pod (the all-pods page), id is zero
 	pods  []sources.Pod
 	err   error
+	// events are the workload's warnings when its source lists them.
+	events    []sources.Event
+	eventsErr error
 }
 
 // podsRefreshMsg asks for a new pods request while the detail page is open.
@@ -51,6 +56,30 @@ func fetchPods(ctx context.Context, lister sources.PodLister, id sources.Workloa
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		pods, err := lister.Pods(ctx, id)
-		return podsMsg{reqID: reqID, id: id, pods: pods, err: err}
+		msg := podsMsg{reqID: reqID, id: id, pods: pods, err: err}
+		if el, ok := lister.(sources.EventLister); ok {
+			msg.events, msg.eventsErr = el.Events(ctx, id)
+		}
+		return msg
+	}
+}
+
+// fetchAllPods lists every pod of every source that can, off the UI loop.
+// A failing source leaves the others' pods on the page and says why.
+func fetchAllPods(ctx context.Context, listers []sources.AllPodLister, reqID uint64, timeout time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		msg := podsMsg{reqID: reqID, all: true}
+		var errs []error
+		for _, l := range listers {
+			pods, err := l.AllPods(ctx)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			msg.pods = append(msg.pods, pods...)
+		}
+		msg.err = errors.Join(errs...)
+		return msg
 	}
 }

@@ -91,6 +91,9 @@ type Model struct {
 	pods                                                     []sources.Pod
 	podsErr                                                  error
 	podsWait                                                 bool
+	allPods                                                  bool // the pods page lists every pod
+	podEvents                                                []sources.Event
+	podEventsErr                                             error
 	header                                                   string
 	rowCount                                                 int
 	totalCost                                                float64 // $/h over every row
@@ -221,10 +224,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.renderHeader()
 		return m, tick(time.Second)
 	case podsMsg:
-		if msg.reqID != m.podsReq || msg.id != m.podsFor {
+		if msg.reqID != m.podsReq || msg.id != m.podsFor || msg.all != m.allPods {
 			return m, nil // an answer for an older request
 		}
 		m.pods, m.podsErr, m.podsWait = msg.pods, msg.err, false
+		m.podEvents, m.podEventsErr = msg.events, msg.eventsErr
 		m.refreshPage()
 		reqID := m.podsReq
 		return m, tea.Tick(m.cfg.Refresh, func(time.Time) tea.Msg { return podsRefreshMsg{reqID: reqID} })
@@ -278,6 +282,16 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 // requestPods starts a pods request for the selected workload if its
 // source can list pods.
 func (m *Model) requestPods() tea.Cmd {
+	if m.allPods {
+		m.podsReq++
+		m.podsFor = sources.WorkloadID{}
+		listers := m.allPodListers()
+		m.podsWait = len(listers) > 0
+		if len(listers) == 0 {
+			return nil
+		}
+		return fetchAllPods(m.cfg.Context, listers, m.podsReq, m.cfg.PodsTimeout)
+	}
 	sel, ok := m.overview.Selected()
 	if !ok {
 		return nil
@@ -291,6 +305,16 @@ func (m *Model) requestPods() tea.Cmd {
 	}
 	m.podsWait = true
 	return fetchPods(m.cfg.Context, lister, sel.ID, m.podsReq, m.cfg.PodsTimeout)
+}
+
+func (m *Model) allPodListers() []sources.AllPodLister {
+	var out []sources.AllPodLister
+	for _, s := range m.cfg.Sources {
+		if l, ok := s.(sources.AllPodLister); ok {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (m *Model) podLister(source string) sources.PodLister {
@@ -456,7 +480,7 @@ func (m *Model) Render() string {
 }
 
 func (m *Model) helpView() string {
-	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}, {m.keys.Costs, m.keys.WhatIf, m.keys.Traces, m.keys.Pods}}
+	groups := [][]key.Binding{{m.keys.Open, m.keys.Back, m.keys.Help, m.keys.Theme, m.keys.Quit}, {m.keys.Costs, m.keys.WhatIf, m.keys.Traces, m.keys.Pods, m.keys.AllPods}}
 	groups = append(groups, m.overview.KeyMap.FullHelp()...)
 	groups = append(groups, m.detail.KeyMap.FullHelp()...)
 	groups = append(groups, m.whatif.KeyMap.FullHelp()...)

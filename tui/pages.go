@@ -34,8 +34,11 @@ func (m *Model) open(p page) {
 
 // close returns to the previous page.
 func (m *Model) close() {
-	if m.page == pageDetail {
+	if m.page == pageDetail || (m.page == pagePods && m.allPods) {
 		m.podsReq++ // drop pod answers still in flight
+	}
+	if m.page == pagePods && m.allPods {
+		m.allPods, m.pods, m.podsErr = false, nil, nil // every pod of a big cluster: let it go
 	}
 	if n := len(m.back); n > 0 {
 		m.page, m.back = m.back[n-1], m.back[:n-1]
@@ -52,13 +55,18 @@ func (m *Model) pageKey(k tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(k, m.keys.Open):
 			if _, ok := m.overview.Selected(); ok {
-				m.pods, m.podsErr = nil, nil
+				m.pods, m.podsErr, m.podEvents, m.podEventsErr, m.allPods = nil, nil, nil, nil, false
 				cmd := m.requestPods()
 				m.open(pageDetail)
 				return cmd
 			}
 		case key.Matches(k, m.keys.Costs):
 			m.open(pageCosts)
+		case key.Matches(k, m.keys.AllPods):
+			m.pods, m.podsErr, m.podEvents, m.podEventsErr, m.allPods = nil, nil, nil, nil, true
+			cmd := m.requestPods()
+			m.open(pagePods)
+			return cmd
 		default:
 			m.overview.Update(k)
 		}
@@ -161,7 +169,11 @@ func (m *Model) pageHelp() []key.Binding {
 	case pageCosts:
 		return append([]key.Binding{m.keys.Back}, m.costs.KeyMap.ShortHelp()...)
 	}
-	return append([]key.Binding{m.keys.Open, m.keys.Costs}, m.overview.KeyMap.ShortHelp()...)
+	keys := []key.Binding{m.keys.Open, m.keys.Costs}
+	if len(m.allPodListers()) > 0 {
+		keys = append(keys, m.keys.AllPods)
+	}
+	return append(keys, m.overview.KeyMap.ShortHelp()...)
 }
 
 // whatIfPoints is how many points per series feed the what-if statistics.
@@ -195,6 +207,18 @@ func (m *Model) refreshWhatIf() {
 // refreshPods shows the pods of the selected workload from the last answer
 // of its source (the same request the detail view made and refreshes).
 func (m *Model) refreshPods() {
+	if m.allPods {
+		d := pods.Data{All: true, Now: m.now, Pods: m.pods, Err: m.podsErr, Loading: m.podsWait}
+		switch {
+		case len(m.allPodListers()) == 0:
+			d.Err = errNoAllPodLister
+		case m.podsErr != nil && len(m.pods) > 0:
+			// Some sources answered: show their pods and say what is missing.
+			d.Err, d.Note = nil, "partial: "+m.podsErr.Error()
+		}
+		m.podsPage.SetData(d)
+		return
+	}
 	sel, ok := m.overview.Selected()
 	if !ok {
 		return
@@ -205,10 +229,14 @@ func (m *Model) refreshPods() {
 		d.Err = errNoPodLister
 	case m.podsFor == sel.ID:
 		d.Pods, d.Err, d.Loading = m.pods, m.podsErr, m.podsWait
+		d.Events, d.EventsErr = m.podEvents, m.podEventsErr
 	default:
 		d.Loading = true
 	}
 	m.podsPage.SetData(d)
 }
 
-const errNoPodLister = constError("this source does not list pods")
+const (
+	errNoPodLister    = constError("this source does not list pods")
+	errNoAllPodLister = constError("no source lists pods (the kubernetes source does)")
+)

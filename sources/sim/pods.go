@@ -244,3 +244,16 @@ func (s *Sim) generations(w int32, order []int32, k int64, n int, sc *scratch) [
 	}
 	return gens
 }
+
+// AllPods lists the pods of every workload now (sources.AllPodLister).
+func (s *Sim) AllPods(ctx context.Context) ([]sources.Pod, error) {
+	now := s.clock()
+	var out []sources.Pod
+	for _, w := range s.Workloads() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out = append(out, s.PodsAt(w.ID, now)...)
+	}
+	return out, nil
+}

@@ -438,6 +438,7 @@ func (s *Sim) Range(ctx context.Context, q sources.RangeQuery) ([]sources.Sample
 var (
 	_ sources.Source        = (*Sim)(nil)
 	_ sources.PodLister     = (*Sim)(nil)
+	_ sources.AllPodLister  = (*Sim)(nil)
 	_ sources.TraceFinder   = (*Sim)(nil)
 	_ sources.RangeQuerier  = (*Sim)(nil)
 	_ sources.HealthChecker = (*Sim)(nil)

@@ -823,3 +823,24 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestAllPodsIsEveryWorkloadsPods(t *testing.T) {
+	s := newSim(t, Config{})
+	at := s.clock()
+	all, err := s.AllPods(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, w := range s.Workloads() {
+		want += len(s.PodsAt(w.ID, at))
+	}
+	if len(all) != want || want == 0 {
+		t.Fatalf("AllPods = %d pods, the workloads have %d", len(all), want)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.AllPods(ctx); err == nil {
+		t.Error("a cancelled request must fail")
+	}
+}

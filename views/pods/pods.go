@@ -19,21 +19,15 @@ import (
 	"github.com/perch-dev/perch/views/format"
 )
 
-// Event is one warning event shown under the table.
-type Event struct {
-	Last    time.Time
-	Object  string // Kind/name
-	Reason  string
-	Message string
-	Count   int
-}
-
 // Data is what the page shows. Now is the clock for ages (views never read
 // the time themselves).
 type Data struct {
 	Workload sources.WorkloadID
-	Pods     []sources.Pod
-	Events   []Event
+	// All shows every pod the sources see (Workload is ignored): the
+	// owner column names each pod's workload and the filter matches it.
+	All    bool
+	Pods   []sources.Pod
+	Events []sources.Event
 	Now      time.Time
 	// Loading is set while the first answer is outstanding.
 	Loading bool
@@ -142,7 +136,7 @@ type Model struct {
 	rows        []int // indexes into data.Pods after filter and sort
 	cursor      int   // index into rows
 	offset      int
-	selected    string // pod name the cursor follows
+	selected    string // podKey of the pod the cursor follows
 	sortCol     Column
 	desc        bool
 	filter      string
@@ -169,7 +163,7 @@ func (m *Model) SetSize(width, height int) {
 		return
 	}
 	m.width, m.height = width, height
-	m.cells = layout(width)
+	m.cells = layout(width, m.data.All)
 	m.cache = nil
 	m.clampScroll()
 }
@@ -177,7 +171,10 @@ func (m *Model) SetSize(width, height int) {
 // SetData replaces what is shown; the cursor follows its pod by name. A
 // different workload resets the filter and the cursor.
 func (m *Model) SetData(d Data) {
-	if d.Workload != m.data.Workload {
+	if d.Workload != m.data.Workload || d.All != m.data.All {
+		if d.All != m.data.All {
+			m.cells = layout(m.width, d.All)
+		}
 		m.selected, m.filter, m.filtering, m.cursor, m.offset = "", "", false, 0, 0
 	}
 	m.data = d
@@ -260,12 +257,26 @@ func (m *Model) move(delta int) {
 		return
 	}
 	m.cursor = min(max(m.cursor+delta, 0), len(m.rows)-1)
-	m.selected = m.data.Pods[m.rows[m.cursor]].Name
+	m.selected = podKey(&m.data.Pods[m.rows[m.cursor]])
 	m.clampScroll()
 }
 
 // layout picks the columns that fit, dropping the lowest priority first.
-func layout(width int) []cell {
+// Listing all pods, the owner says where a pod belongs, so it outranks
+// everything but the name.
+func layout(width int, all bool) []cell {
+	priority := func(c Column) int {
+		if all && c == ColOwner {
+			return 95
+		}
+		return columns[c].priority
+	}
+	colWidth := func(c Column) int {
+		if all && c == ColOwner {
+			return 24 // namespace/workload
+		}
+		return columns[c].width
+	}
 	active := [numColumns]bool{}
 	for c := range active {
 		active[c] = true
@@ -277,7 +288,7 @@ func layout(width int) []cell {
 				if n > 0 {
 					total++
 				}
-				total += columns[c].width
+				total += colWidth(c)
 				n++
 			}
 		}
@@ -286,8 +297,8 @@ func layout(width int) []cell {
 	for used()+minNameWidth > width {
 		drop, lowest := numColumns, math.MaxInt
 		for c := Column(1); c < numColumns; c++ {
-			if active[c] && columns[c].priority < lowest {
-				drop, lowest = c, columns[c].priority
+			if active[c] && priority(c) < lowest {
+				drop, lowest = c, priority(c)
 			}
 		}
 		if drop == numColumns {
@@ -296,6 +307,12 @@ func layout(width int) []cell {
 		active[drop] = false
 	}
 	spare := width - used()
+	ownerGrow := 0
+	if all && active[ColOwner] {
+		// namespace/workload before a wider name
+		ownerGrow = min(max(spare-minNameWidth-8, 0), 24)
+		spare -= ownerGrow
+	}
 	name := min(max(spare, minNameWidth), maxNameWidth)
 	spare -= name
 	var out []cell
@@ -303,10 +320,17 @@ func layout(width int) []cell {
 		if !active[c] {
 			continue
 		}
-		w := columns[c].width
+		w := colWidth(c)
 		switch {
 		case c == ColName:
 			w = name
+		case c == ColOwner && ownerGrow > 0:
+			w += ownerGrow
+			if spare > 0 {
+				grow := min(spare, 16)
+				w += grow
+				spare -= grow
+			}
 		case (c == ColNode || c == ColOwner) && spare > 0:
 			grow := min(spare, 16)
 			w += grow
@@ -324,7 +348,11 @@ func (m *Model) rebuild() {
 	needle := strings.ToLower(m.filter)
 	for i := range m.data.Pods {
 		p := &m.data.Pods[i]
-		if needle == "" || format.FuzzyMatch(needle, strings.ToLower(p.Name+" "+string(p.Phase)+" "+p.Node)) {
+		hay := p.Name + " " + string(p.Phase) + " " + p.Node
+		if m.data.All {
+			hay += " " + ownerText(p)
+		}
+		if needle == "" || format.FuzzyMatch(needle, strings.ToLower(hay)) {
 			m.rows = append(m.rows, i)
 		}
 	}
@@ -339,13 +367,13 @@ func (m *Model) rebuild() {
 	})
 	m.cursor = 0
 	for i, r := range m.rows {
-		if pods[r].Name == m.selected {
+		if podKey(&pods[r]) == m.selected {
 			m.cursor = i
 			break
 		}
 	}
 	if len(m.rows) > 0 {
-		m.selected = pods[m.rows[m.cursor]].Name
+		m.selected = podKey(&pods[m.rows[m.cursor]])
 	}
 	m.clampScroll()
 }
@@ -387,7 +415,7 @@ func (m *Model) less() func(a, b *sources.Pod) int {
 	case ColNode:
 		return func(a, b *sources.Pod) int { return strings.Compare(a.Node, b.Node) }
 	case ColOwner:
-		return func(a, b *sources.Pod) int { return strings.Compare(a.Owner.Name, b.Owner.Name) }
+		return func(a, b *sources.Pod) int { return strings.Compare(ownerText(a), ownerText(b)) }
 	}
 	return func(a, b *sources.Pod) int { return strings.Compare(a.Name, b.Name) }
 }
@@ -401,7 +429,7 @@ func b2f(b bool) float64 {
 
 // eventLines is how many lines the events block takes (its title included).
 func (m *Model) eventLines() int {
-	if m.height < minEventsHeight {
+	if m.height < minEventsHeight || m.data.All {
 		return 0
 	}
 	n := len(m.data.Events)
@@ -510,9 +538,12 @@ func (m *Model) emptyMessage() string {
 // renderTitle summarises the workload's pods on one line.
 func (m *Model) renderTitle() string {
 	id := m.data.Workload
-	name := id.Namespace + "/" + id.Name
+	title := " Pods of " + id.Namespace + "/" + id.Name
 	if id.Cluster != "" {
-		name = id.Cluster + "/" + name
+		title = " Pods of " + id.Cluster + "/" + id.Namespace + "/" + id.Name
+	}
+	if m.data.All {
+		title = " All pods"
 	}
 	var running, pending, failed, ready, restarts int
 	var cpuUse, cpuReq, memUse, memReq float64
@@ -534,7 +565,7 @@ func (m *Model) renderTitle() string {
 		memUse, memReq = memUse+p.MemUsage, memReq+p.MemRequest
 	}
 	var b strings.Builder
-	toSGR(m.styles.Title).wrap(&b, " Pods of "+name)
+	toSGR(m.styles.Title).wrap(&b, title)
 	if len(m.data.Pods) == 0 {
 		if m.data.Note != "" {
 			toSGR(m.styles.Subtle).wrap(&b, "  "+m.data.Note)
@@ -674,9 +705,26 @@ func (m *Model) cellText(p *sources.Pod, col Column) (string, tone) {
 		}
 		return p.Node, toneText
 	case ColOwner:
+		if m.data.All {
+			return ownerText(p), toneSubtle
+		}
 		return p.Owner.Name, toneSubtle
 	}
 	return "", toneText
+}
+
+// ownerText is where a pod belongs: [cluster/]namespace/workload, or
+// namespace/<none> for a pod no workload owns.
+func ownerText(p *sources.Pod) string {
+	name := p.Owner.Name
+	if name == "" {
+		name = "<none>"
+	}
+	s := p.Owner.Namespace + "/" + name
+	if p.Owner.Cluster != "" {
+		s = p.Owner.Cluster + "/" + s
+	}
+	return s
 }
 
 // usageText renders "use/req"; usage above the request is a warning
@@ -741,4 +789,9 @@ func (m *Model) renderEvents() []string {
 // oneLine flattens a message so it never breaks the frame.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// podKey identifies a pod across namespaces and clusters (names repeat).
+func podKey(p *sources.Pod) string {
+	return p.Owner.Cluster + "/" + p.Owner.Namespace + "/" + p.Name
 }

@@ -36,7 +36,7 @@ func fixture() Data {
 			p("web-7d9f8c6b4-zz8yy", sources.PodPending, false, 0, 20*time.Second, "", 0, 0.25, 0, 256*mib),
 			p("web-6c5d4e3f2-aa1bb", sources.PodFailed, false, 1, 26*time.Hour, "ip-10-0-3-9.ec2.internal", 0, 0.25, 0, 256*mib),
 		},
-		Events: []Event{
+		Events: []sources.Event{
 			{Last: now.Add(-20 * time.Second), Object: "Pod/web-7d9f8c6b4-zz8yy", Reason: "FailedScheduling", Count: 4,
 				Message: "0/12 nodes are available: 12 Insufficient cpu.\npreemption: not eligible"},
 			{Last: now.Add(-3 * time.Minute), Object: "Pod/web-7d9f8c6b4-p0q1r", Reason: "BackOff", Count: 31,
@@ -231,5 +231,59 @@ func BenchmarkView(b *testing.B) {
 	for b.Loop() {
 		press(m, "down")
 		_ = m.View()
+	}
+}
+
+// allPods is the cluster-wide listing: the same pod name in two
+// namespaces, a pod no workload owns, two clusters.
+func allPods() Data {
+	d := fixture()
+	d.All, d.Workload, d.Events = true, sources.WorkloadID{}, nil
+	api := sources.WorkloadID{Cluster: "prod", Namespace: "payments", Name: "api"}
+	d.Pods = append(d.Pods,
+		sources.Pod{Name: "web-7d9f8c6b4-x2v4q", Owner: sources.WorkloadID{Cluster: "staging", Namespace: "shop", Name: "web"}, Phase: sources.PodRunning, Ready: true, Node: "kwok-node-1", Created: now.Add(-time.Hour), CPURequest: 0.1},
+		sources.Pod{Name: "api-5f6d7c8b9-q1w2e", Owner: api, Phase: sources.PodRunning, Ready: true, Node: "kwok-node-2", Created: now.Add(-2 * time.Hour), CPURequest: 0.5, MemRequest: 512 * mib},
+		sources.Pod{Name: "debug-shell", Owner: sources.WorkloadID{Cluster: "prod", Namespace: "payments"}, Phase: sources.PodRunning, Ready: true, Node: "kwok-node-2", Created: now.Add(-5 * time.Minute)},
+	)
+	return d
+}
+
+func TestGoldenAllPods(t *testing.T) {
+	for _, sz := range [][2]int{{80, 16}, {200, 24}} {
+		name := fmt.Sprintf("all_%dx%d", sz[0], sz[1])
+		got := newModel(themes.Plain(), sz[0], sz[1], allPods()).View()
+		golden.CheckFrame(t, got, sz[0], sz[1])
+		golden.Assert(t, name, got)
+	}
+}
+
+func TestAllPodsFilterMatchesOwnerAndCursorKeepsItsPod(t *testing.T) {
+	m := newModel(themes.Plain(), 120, 20, allPods())
+	press(m, "/", "p", "a", "y", "m", "enter")
+	if m.Visible() != 2 {
+		t.Fatalf("filter on the payments namespace shows %d pods, want 2", m.Visible())
+	}
+	m = newModel(themes.Plain(), 120, 20, allPods())
+	// Select the staging copy of a pod name that also exists in prod, then
+	// refresh with the pods in another order: the cursor must stay on it.
+	for i := 0; i < m.Visible(); i++ {
+		if p, _ := m.Selected(); p.Owner.Cluster == "staging" {
+			break
+		}
+		press(m, "down")
+	}
+	if p, _ := m.Selected(); p.Owner.Cluster != "staging" {
+		t.Fatalf("could not select the staging pod: %+v", p)
+	}
+	d := allPods()
+	for i, j := 0, len(d.Pods)-1; i < j; i, j = i+1, j-1 {
+		d.Pods[i], d.Pods[j] = d.Pods[j], d.Pods[i]
+	}
+	m.SetData(d)
+	if p, _ := m.Selected(); p.Owner.Cluster != "staging" || p.Name != "web-7d9f8c6b4-x2v4q" {
+		t.Fatalf("cursor moved to %s/%s after a refresh", p.Owner.Cluster, p.Name)
+	}
+	if !strings.Contains(m.View(), "payments/<none>") {
+		t.Error("a pod without a workload must say so in the owner column")
 	}
 }
