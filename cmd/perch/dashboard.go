@@ -76,13 +76,16 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 // hint line for the footer. With neither it explains how to start.
 func pickSources(c commonFlags, cfg config.Config, clock func() time.Time) ([]sources.Source, string, error) {
 	if c.demo {
+		if c.kube.set() {
+			return nil, "", usageError{fmt.Errorf("--demo shows the simulator: drop --kubeconfig, --context, -n and -A, or --demo")}
+		}
 		s, err := demoSource(c, cfg, clock)
 		if err != nil {
 			return nil, "", err
 		}
 		return []sources.Source{s}, "demo data · perch config init to connect real servers", nil
 	}
-	srcs, err := buildSources(cfg)
+	srcs, err := buildSources(cfg, c.kube)
 	if err != nil {
 		return nil, "", err
 	}

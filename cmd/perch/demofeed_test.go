@@ -51,7 +51,7 @@ func TestInfluxDBConfigErrorsNameTheLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = buildSources(cfg)
+	_, err = buildSources(cfg, kubeFlags{})
 	if err == nil || !strings.Contains(err.Error(), "perch.yaml:5: sources[0].presets: unknown preset") {
 		t.Fatalf("got %v", err)
 	}
@@ -59,7 +59,7 @@ func TestInfluxDBConfigErrorsNameTheLine(t *testing.T) {
 	if cfg, err = config.Parse("perch.yaml", []byte(yaml)); err != nil {
 		t.Fatal(err)
 	}
-	srcs, err := buildSources(cfg)
+	srcs, err := buildSources(cfg, kubeFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}

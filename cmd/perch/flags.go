@@ -21,6 +21,7 @@ type commonFlags struct {
 	workloads  int
 	refresh    time.Duration
 	theme      string
+	kube       kubeFlags
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -30,6 +31,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.workloads, "workloads", 0, "simulate N workloads instead of the built-in set, up to 5000 (with --demo)")
 	fs.DurationVar(&c.refresh, "refresh", 0, "how often sources refresh (overrides the config)")
 	fs.StringVar(&c.theme, "theme", "", "theme: auto, "+strings.Join(themes.Names(), ", ")+", or a theme .yaml file")
+	c.kube.register(fs)
 }
 
 // parseFlags parses args strictly: unknown flags and stray arguments are usage errors.

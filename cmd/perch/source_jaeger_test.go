@@ -24,7 +24,7 @@ func TestJaegerSourceFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcs, err := buildSources(cfg)
+	srcs, err := buildSources(cfg, kubeFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestJaegerSourceFromConfig(t *testing.T) {
 	} {
 		cfg, err := config.Parse("perch.yaml", []byte("sources:\n  - type: jaeger\n"+c.yaml))
 		if err == nil {
-			_, err = buildSources(cfg)
+			_, err = buildSources(cfg, kubeFlags{})
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.yaml, err, c.want)

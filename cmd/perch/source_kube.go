@@ -49,9 +49,8 @@ func kubeSettingOf(err error) string {
 	return ""
 }
 
-// kubeFlags are kubectl's connection flags. They are not wired into the
-// dashboard yet: the owner registers them in commonFlags and, when any is
-// set, adds kubeFlagsSource's source (see the report of issue 4).
+// kubeFlags are kubectl's connection flags. Given on the command line they
+// override the config's kubernetes source, or add one when it has none.
 type kubeFlags struct {
 	kubeconfig, context, namespace string
 	allNamespaces                  bool
@@ -73,6 +72,39 @@ func (k kubeFlags) set() bool {
 
 // kubeFlagsSource builds a kubernetes source from the flags alone.
 func kubeFlagsSource(k kubeFlags, cfg config.Config) (sources.Source, error) {
-	kc := kube.Config{Kubeconfig: k.kubeconfig, Context: k.context, Namespace: k.namespace, AllNamespaces: k.allNamespaces}
+	var kc kube.Config
+	k.apply(&kc)
 	return newKubeSource(config.Source{Type: "kubernetes", Name: "kubernetes"}, kc, cfg)
+}
+
+// apply overrides what the flags set, as kubectl would: --context replaces
+// the configured contexts, -n and -A replace each other.
+func (k kubeFlags) apply(kc *kube.Config) {
+	if k.kubeconfig != "" {
+		kc.Kubeconfig = k.kubeconfig
+	}
+	if k.context != "" {
+		kc.Context, kc.Contexts = k.context, nil
+	}
+	if k.namespace != "" {
+		kc.Namespace, kc.AllNamespaces = k.namespace, false
+	}
+	if k.allNamespaces {
+		kc.AllNamespaces = true
+		if k.namespace == "" {
+			kc.Namespace = ""
+		}
+	}
+}
+
+// builder decodes a configured kubernetes source and applies the flags.
+func (k kubeFlags) builder() builder {
+	return func(src config.Source, cfg config.Config) (sources.Source, error) {
+		var kc kube.Config
+		if err := src.Decode(&kc); err != nil {
+			return nil, err
+		}
+		k.apply(&kc)
+		return newKubeSource(src, kc, cfg)
+	}
 }

@@ -47,14 +47,28 @@ func buildDemo(src config.Source, cfg config.Config) (sources.Source, error) {
 }
 
 // buildSources builds every configured source, failing on the first bad one.
-func buildSources(cfg config.Config) ([]sources.Source, error) {
+func buildSources(cfg config.Config, kf kubeFlags) ([]sources.Source, error) {
 	var out []sources.Source
+	kubes := 0
 	for _, src := range cfg.Sources {
 		b, ok := registry[src.Type]
 		if !ok {
 			return nil, usageError{src.Errorf("type", "unknown source type %q (known: %v)", src.Type, sourceTypes())}
 		}
+		if src.Type == "kubernetes" && kf.set() {
+			if kubes++; kubes > 1 {
+				return nil, usageError{src.Errorf("type", "--kubeconfig, --context, -n and -A need a config with at most one kubernetes source: list the contexts in that source instead")}
+			}
+			b = kf.builder()
+		}
 		s, err := b(src, cfg)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		out = append(out, s)
+	}
+	if kf.set() && kubes == 0 {
+		s, err := kubeFlagsSource(kf, cfg)
 		if err != nil {
 			return nil, usageError{err}
 		}
