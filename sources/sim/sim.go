@@ -439,6 +439,7 @@ var (
 	_ sources.Source        = (*Sim)(nil)
 	_ sources.PodLister     = (*Sim)(nil)
 	_ sources.AllPodLister  = (*Sim)(nil)
+	_ sources.EventLister   = (*Sim)(nil)
 	_ sources.TraceFinder   = (*Sim)(nil)
 	_ sources.RangeQuerier  = (*Sim)(nil)
 	_ sources.HealthChecker = (*Sim)(nil)

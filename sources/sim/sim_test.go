@@ -844,3 +844,36 @@ func TestAllPodsIsEveryWorkloadsPods(t *testing.T) {
 		t.Error("a cancelled request must fail")
 	}
 }
+
+func TestEventsFollowTheIncident(t *testing.T) {
+	s := newSim(t, Config{})
+	id := s.mustID(t, "payments")
+	w := s.index[id]
+	start, end := s.IncidentWindow(epoch.Add(30 * time.Hour))
+	if ev := s.EventsAt(w, start.Add(-time.Minute)); len(ev) != 0 {
+		t.Fatalf("warnings before the incident: %+v", ev)
+	}
+	during := s.EventsAt(w, start.Add(5*time.Minute))
+	if len(during) == 0 || during[0].Reason != "Unhealthy" || !strings.Contains(during[0].Message, "Readiness probe failed") {
+		t.Fatalf("no readiness warnings during the incident: %+v", during)
+	}
+	pods := map[string]bool{}
+	for _, p := range s.PodsAt(id, start.Add(5*time.Minute)) {
+		pods["Pod/"+p.Name] = true
+	}
+	for _, e := range during {
+		if !pods[e.Object] {
+			t.Errorf("warning about %s, which is not a pod of payments then", e.Object)
+		}
+	}
+	later := s.EventsAt(w, end.Add(10*time.Minute))
+	if len(later) == 0 || later[0].Count <= during[0].Count || !later[0].Last.Equal(end) {
+		t.Fatalf("after the incident the count must have grown and stopped at its end: during %+v, later %+v", during[0], later)
+	}
+	if ev := s.EventsAt(w, start.Add(eventWindow+time.Minute)); len(ev) != 0 {
+		t.Fatalf("warnings listed past the event window: %+v", ev)
+	}
+	if ev := s.EventsAt(s.index[s.mustID(t, "catalog")], start.Add(5*time.Minute)); len(ev) != 0 {
+		t.Fatalf("a workload untouched by the incident has warnings: %+v", ev)
+	}
+}
