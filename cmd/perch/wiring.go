@@ -84,7 +84,9 @@ func demoSource(c commonFlags, cfg config.Config, clock func() time.Time) (*sim.
 	if c.workloads > 0 {
 		history = time.Hour
 	}
-	s, err := sim.New(sim.Config{Seed: c.seed, Workloads: c.workloads, Prices: cfg.Prices, Clock: clock, History: history})
+	// The simulator's own 2 s rounds make the demo lively; --refresh
+	// slows it to what a real source would do.
+	s, err := sim.New(sim.Config{Seed: c.seed, Workloads: c.workloads, Prices: cfg.Prices, Clock: clock, History: history, Interval: c.refresh})
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--demo: %w", err)}
 	}
