@@ -27,6 +27,7 @@ import (
 
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/store"
+	"github.com/perch-dev/perch/tui"
 )
 
 // Defaults for the limits.
@@ -101,6 +102,7 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		cfg.Store = store.New()
+		cfg.Store.KeepHistory(tui.HistoryMetrics()...)
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = DefaultMaxSessions

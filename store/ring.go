@@ -36,12 +36,15 @@ func (r *ring) slot(b int64) int {
 
 // add averages v into the bucket of t. Samples older than the ring's span
 // are dropped; a newer bucket clears the slots it skips over.
-func (r *ring) add(t time.Time, v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+func (r *ring) add(t time.Time, v float64) { r.addN(t, v, 1) }
+
+// addN merges a mean v of n samples into the bucket of t.
+func (r *ring) addN(t time.Time, v float64, n uint8) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || n == 0 {
 		return
 	}
 	b := r.bucket(t)
-	n := int64(len(r.vals))
+	size := int64(len(r.vals))
 	switch {
 	case !r.used:
 		r.head, r.used = b, true
@@ -51,7 +54,7 @@ func (r *ring) add(t time.Time, v float64) {
 			r.counts[s] = 0
 		}
 		r.head = b
-	case b <= r.head-n:
+	case b <= r.head-size:
 		return
 	}
 	s := r.slot(b)
@@ -59,10 +62,22 @@ func (r *ring) add(t time.Time, v float64) {
 	if c == 0 {
 		r.vals[s] = float32(v)
 	} else {
-		r.vals[s] += (float32(v) - r.vals[s]) / float32(c+1)
+		r.vals[s] += (float32(v) - r.vals[s]) * float32(n) / float32(int(c)+int(n))
 	}
-	if c < math.MaxUint8 {
-		r.counts[s] = c + 1
+	r.counts[s] = uint8(min(int(c)+int(n), math.MaxUint8))
+}
+
+// foldInto merges every bucket this ring holds into dst (a coarser ring),
+// oldest first, weighted by their sample counts.
+func (r *ring) foldInto(dst *ring) {
+	if !r.used {
+		return
+	}
+	for b := r.head - int64(len(r.vals)) + 1; b <= r.head; b++ {
+		s := r.slot(b)
+		if r.counts[s] != 0 {
+			dst.addN(time.Unix(b*r.step, 0), float64(r.vals[s]), r.counts[s])
+		}
 	}
 }
 

@@ -28,8 +28,43 @@ const (
 // unknown instead of repeating its last value forever.
 const LatestMaxLag = 90 * time.Second
 
+// series is one metric's history. The coarse tier is allocated only once
+// the series spans more than the fine tier holds (after an hour, or when a
+// source sends older samples): most sessions are shorter than that, and
+// at thousands of workloads the day tier is most of the memory.
 type series struct {
 	fine, coarse *ring
+	first        int64 // earliest fine bucket seen
+}
+
+func newSeries() *series { return &series{fine: newRing(FineStep, FineBuckets)} }
+
+func (sr *series) add(t time.Time, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	b := sr.fine.bucket(t)
+	if !sr.fine.used {
+		sr.first = b
+	}
+	if sr.coarse == nil && max(b, sr.fine.head)-min(b, sr.first) >= FineBuckets {
+		sr.coarse = newRing(CoarseStep, CoarseBuckets)
+		sr.fine.foldInto(sr.coarse)
+	}
+	sr.first = min(sr.first, b)
+	sr.fine.add(t, v)
+	if sr.coarse != nil {
+		sr.coarse.add(t, v)
+	}
+}
+
+// tier is the ring that serves [from, to): the fine one while it holds
+// from (or while it is the only one).
+func (sr *series) tier(from, to time.Time) *ring {
+	if sr.coarse == nil || (to.Sub(from) <= FineStep*FineBuckets && !from.Before(sr.fine.oldest())) {
+		return sr.fine
+	}
+	return sr.coarse
 }
 
 type entry struct {
@@ -50,6 +85,8 @@ type Store struct {
 	health  map[string]*sources.Health
 	changed chan struct{} // closed and replaced on every change
 	version uint64
+	// history says which metrics keep a history (KeepHistory).
+	history [sources.NumMetrics]bool
 	// staleAfter marks rows of a source that has been silent this long
 	// as stale; 0 means only failing sources make rows stale.
 	staleAfter time.Duration
@@ -57,10 +94,28 @@ type Store struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{
+	s := &Store{
 		entries: map[sources.WorkloadID]*entry{},
 		health:  map[string]*sources.Health{},
 		changed: make(chan struct{}),
+	}
+	for m := range s.history {
+		s.history[m] = true
+	}
+	return s
+}
+
+// KeepHistory limits history to these metrics (default: all). The others
+// keep only their latest value: at thousands of workloads every series
+// nobody charts is memory for nothing.
+func (s *Store) KeepHistory(metrics ...sources.Metric) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.history = [sources.NumMetrics]bool{}
+	for _, m := range metrics {
+		if m < sources.NumMetrics {
+			s.history[m] = true
+		}
 	}
 }
 
@@ -143,7 +198,7 @@ func (s *Store) Apply(u sources.Update) {
 		if e == nil || smp.Metric >= sources.NumMetrics {
 			continue // samples for unknown workloads wait for the inventory
 		}
-		e.add(smp)
+		e.add(smp, &s.history)
 	}
 	if !s.orderOK {
 		s.sortIDs()
@@ -153,7 +208,7 @@ func (s *Store) Apply(u sources.Update) {
 	s.changed = make(chan struct{})
 }
 
-func (e *entry) add(smp sources.Sample) {
+func (e *entry) add(smp sources.Sample, history *[sources.NumMetrics]bool) {
 	m := smp.Metric
 	if ts := smp.T.UnixNano(); ts >= e.latestT[m] && !math.IsNaN(smp.V) {
 		e.latest[m], e.latestT[m] = smp.V, ts
@@ -161,13 +216,15 @@ func (e *entry) add(smp sources.Sample) {
 			e.updated = smp.T
 		}
 	}
+	if !history[m] {
+		return
+	}
 	sr := e.series[m]
 	if sr == nil {
-		sr = &series{fine: newRing(FineStep, FineBuckets), coarse: newRing(CoarseStep, CoarseBuckets)}
+		sr = newSeries()
 		e.series[m] = sr
 	}
-	sr.fine.add(smp.T, smp.V)
-	sr.coarse.add(smp.T, smp.V)
+	sr.add(smp.T, smp.V)
 }
 
 // Len is the number of workloads.
@@ -280,11 +337,6 @@ func (s *Store) Range(id sources.WorkloadID, m sources.Metric, from, to time.Tim
 	if e == nil || m >= sources.NumMetrics || e.series[m] == nil || points <= 0 || !to.After(from) {
 		return out
 	}
-	sr := e.series[m]
-	r := sr.coarse
-	if to.Sub(from) <= FineStep*FineBuckets && !from.Before(sr.fine.oldest()) {
-		r = sr.fine
-	}
-	r.resample(from, to, out, agg)
+	e.series[m].tier(from, to).resample(from, to, out, agg)
 	return out
 }

@@ -284,3 +284,75 @@ func TestPartialRoundKeepsRowsFreshAndClearsWhenLifted(t *testing.T) {
 		t.Fatalf("a complete round without Partial must clear it: %+v", h)
 	}
 }
+
+func TestDayTierIsAllocatedOnlyOnceTheFineTierOverflows(t *testing.T) {
+	s := New()
+	s.Apply(inventory("demo", web))
+	feed := func(from, to time.Time) {
+		for ts := from; ts.Before(to); ts = ts.Add(15 * time.Second) {
+			// one value per 5-minute bucket, so coarse means are exact
+			v := float64(ts.Sub(t0) / (5 * time.Minute))
+			s.Apply(sources.Update{Source: "demo", At: ts, Samples: []sources.Sample{{ID: web, Metric: sources.RequestRate, T: ts, V: v}}})
+		}
+	}
+	coarse := func() *ring { return s.entries[web].series[sources.RequestRate].coarse }
+
+	feed(t0, t0.Add(50*time.Minute))
+	if coarse() != nil {
+		t.Fatal("50 minutes fit the fine tier: no day tier yet")
+	}
+	// A 6 h chart of a 50-minute series comes from the fine tier.
+	six := s.Range(web, sources.RequestRate, t0.Add(50*time.Minute-6*time.Hour), t0.Add(50*time.Minute), 72, Mean)
+	if six[71] != 9 || six[62] != 0 || !math.IsNaN(six[61]) || !math.IsNaN(six[0]) {
+		t.Fatalf("6h chart before the day tier exists: last buckets %v, first %v", six[68:], six[0])
+	}
+
+	feed(t0.Add(50*time.Minute), t0.Add(3*time.Hour))
+	if coarse() == nil {
+		t.Fatal("3 hours overflow the fine tier: the day tier must exist")
+	}
+	// The first hour was folded into the day tier when it was allocated:
+	// the 5-minute means are the same as if it had been there all along.
+	day := s.Range(web, sources.RequestRate, t0, t0.Add(3*time.Hour), 36, Mean)
+	for i, v := range day {
+		if v != float64(i) {
+			t.Fatalf("day tier bucket %d = %v, want %d (folded from the fine tier or added directly)", i, v, i)
+		}
+	}
+}
+
+func TestOldSamplesAllocateTheDayTierAtOnce(t *testing.T) {
+	s := New()
+	s.Apply(inventory("demo", web))
+	s.Apply(sources.Update{Source: "demo", At: t0, Samples: []sources.Sample{
+		{ID: web, Metric: sources.CostRate, T: t0, V: 2},
+		{ID: web, Metric: sources.CostRate, T: t0.Add(-5 * time.Hour), V: 1}, // a backfill
+	}})
+	if s.entries[web].series[sources.CostRate].coarse == nil {
+		t.Fatal("a sample older than the fine tier needs the day tier")
+	}
+	got := s.Range(web, sources.CostRate, t0.Add(-6*time.Hour), t0.Add(5*time.Minute), 73, Mean)
+	if got[12] != 1 || got[72] != 2 {
+		t.Fatalf("backfilled and current values: %v %v", got[12], got[72])
+	}
+}
+
+func TestKeepHistoryKeepsLatestOfTheRest(t *testing.T) {
+	s := New()
+	s.KeepHistory(sources.CostRate)
+	s.Apply(inventory("demo", web))
+	s.Apply(sources.Update{Source: "demo", At: t0, Samples: []sources.Sample{
+		{ID: web, Metric: sources.CostRate, T: t0, V: 2},
+		{ID: web, Metric: sources.CPURequest, T: t0, V: 0.5},
+	}})
+	sum := s.Summaries(t0, 0)[0]
+	if sum.Latest[sources.CPURequest] != 0.5 || sum.Latest[sources.CostRate] != 2 {
+		t.Fatalf("latest values must be kept for every metric: %v", sum.Latest)
+	}
+	if s.entries[web].series[sources.CPURequest] != nil {
+		t.Fatal("a metric without history must not allocate rings")
+	}
+	if v := s.Range(web, sources.CostRate, t0, t0.Add(15*time.Second), 1, Mean); v[0] != 2 {
+		t.Fatalf("kept history: %v", v)
+	}
+}

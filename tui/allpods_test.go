@@ -104,7 +104,7 @@ func TestAllPodsPageFromOverview(t *testing.T) {
 
 func TestAllPodsErrorKeepsOtherSourcesPods(t *testing.T) {
 	broken := &clusterSource{allErr: errors.New("kube: context prod: pods is forbidden")}
-	m, _ := newTestModel(t, &fakeSource{}, 120, 30)
+	m, _ := newTestModel(t, &fakeSource{}, 200, 30)
 	m.cfg.Sources = []sources.Source{broken, &clusterSource{}}
 	cmd := send(m, press("P"))
 	send(m, cmd())

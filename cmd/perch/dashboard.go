@@ -48,6 +48,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st := store.New()
+	st.KeepHistory(tui.HistoryMetrics()...)
 	st.SetStaleAfter(3 * cfg.Refresh)
 	var wg sync.WaitGroup
 	for _, s := range srcs {

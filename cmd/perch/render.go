@@ -195,6 +195,7 @@ func settleStore(ctx context.Context, srcs []sources.Source, timeout time.Durati
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	st := store.New()
+	st.KeepHistory(tui.HistoryMetrics()...)
 	var wg sync.WaitGroup
 	feedCtx, stop := context.WithCancel(ctx)
 	for _, s := range srcs {
