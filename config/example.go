@@ -66,6 +66,9 @@ sources:
   #   tls:
   #     ca_file: /etc/ssl/certs/prometheus-ca.pem
   #     insecure_skip_verify: false
+  #   # Caps on one answer: series kept (the rest is not read) and bytes.
+  #   max_series: 20000
+  #   max_response_bytes: 67108864    # 64 MiB
 
   # InfluxDB.
   # - type: influxdb
