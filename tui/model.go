@@ -415,7 +415,9 @@ func (m *Model) renderHeader() {
 		txt := fmt.Sprintf(" %s %s %s", mark, h.Source, st)
 		if h.Err != nil {
 			txt += fmt.Sprintf(" since %s: %s", format.Ago(m.now, h.ErrSince), h.Err)
-		} else if !h.LastOK.IsZero() {
+		} else if st != sources.HealthOK && !h.LastOK.IsZero() {
+			// Only a late source says when it last answered: a healthy
+			// one would redraw "Ns ago" every second for nothing.
 			txt += " " + format.Ago(m.now, h.LastOK)
 		}
 		b.WriteString(style.Render(txt))
