@@ -160,24 +160,3 @@ func floorDiv(a, b int64) int64 {
 	}
 	return q
 }
-
-// tail fills out with the len(out) buckets ending with the bucket of end,
-// one value per bucket (NaN when empty): the sparkline fast path.
-func (r *ring) tail(end time.Time, out []float64) {
-	n := int64(len(out))
-	last := r.bucket(end)
-	first := last - n + 1
-	oldest := r.head - int64(len(r.vals)) + 1
-	s := r.slot(first)
-	for i := int64(0); i < n; i++ {
-		b := first + i
-		v := math.NaN()
-		if r.used && b >= oldest && b <= r.head && r.counts[s] != 0 {
-			v = float64(r.vals[s])
-		}
-		out[i] = v
-		if s++; s == len(r.vals) {
-			s = 0
-		}
-	}
-}

@@ -265,8 +265,10 @@ func (s *Store) IDs() []sources.WorkloadID {
 }
 
 // Summaries returns one row per workload at now: latest values, staleness
-// (the owning source is failing) and sparkline trends of the trendPoints
-// fine buckets (15 s each) ending with the one holding now.
+// (the owning source is failing) and sparkline trends: the last TrendWindow
+// in trendPoints cells (peaks of replicas and p99 latency), aligned to
+// multiples of the cell length so a sparkline shifts once per cell and
+// only its last cell changes in between.
 func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -301,15 +303,27 @@ func (s *Store) Summaries(now time.Time, trendPoints int) []sources.Summary {
 	return out
 }
 
-func (e *entry) trend(m sources.Metric, end time.Time, out []float64) {
+func (e *entry) trend(m sources.Metric, now time.Time, out []float64) {
 	sr := e.series[m]
-	if sr == nil {
+	if sr == nil || len(out) == 0 {
 		for i := range out {
 			out[i] = math.NaN()
 		}
 		return
 	}
-	sr.fine.tail(end, out)
+	from, to := trendSpan(now, len(out))
+	sr.fine.resample(from, to, out, Max)
+}
+
+// TrendWindow is how far back the overview sparklines reach.
+const TrendWindow = FineStep * FineBuckets
+
+// trendSpan is the window of points cells ending with the cell that holds
+// now; cells start at multiples of their length (at least one fine bucket).
+func trendSpan(now time.Time, points int) (from, to time.Time) {
+	cell := max(TrendWindow/time.Duration(points), FineStep).Truncate(FineStep)
+	to = now.Truncate(cell).Add(cell)
+	return to.Add(-cell * time.Duration(points)), to
 }
 
 // Workload returns the workload and whether it is known.

@@ -214,20 +214,35 @@ func TestFeedSurvivesPanicAndRestarts(t *testing.T) {
 	}
 }
 
-func TestTrendIsTheLastFineBuckets(t *testing.T) {
+func TestTrendCellsAreAlignedPeaksOfTheLastHour(t *testing.T) {
 	s := New()
 	s.Apply(inventory("demo", web))
-	for i := 0; i < 10; i++ {
-		ts := t0.Add(time.Duration(i) * FineStep)
-		s.Apply(sources.Update{Source: "demo", At: ts, Samples: []sources.Sample{{ID: web, Metric: sources.LatencyP99, T: ts, V: float64(i)}}})
-	}
-	// Ends two buckets after the last sample: those are gaps, not zeros.
-	tr := s.Summaries(t0.Add(11*FineStep), 5)[0].LatencyTrend
-	want := []float64{7, 8, 9, math.NaN(), math.NaN()}
-	for i := range want {
-		if !(tr[i] == want[i] || math.IsNaN(tr[i]) && math.IsNaN(want[i])) {
-			t.Fatalf("trend = %v, want %v", tr, want)
+	for ts := t0; ts.Before(t0.Add(71 * time.Minute)); ts = ts.Add(FineStep) {
+		if ts.Sub(t0) >= 40*time.Minute && ts.Sub(t0) < 44*time.Minute {
+			continue // a gap: NaN cells, not zeros
 		}
+		v := float64(ts.Sub(t0) / time.Minute)
+		s.Apply(sources.Update{Source: "demo", At: ts, Samples: []sources.Sample{{ID: web, Metric: sources.LatencyP99, T: ts, V: v}}})
+	}
+	// 30 cells of 2 minutes; now at 70m45s: the last cell is [70m, 72m).
+	tr := s.Summaries(t0.Add(70*time.Minute+45*time.Second), 30)[0].LatencyTrend
+	if len(tr) != 30 || tr[29] != 70 || tr[28] != 69 || tr[0] != 13 {
+		t.Fatalf("trend = %v: want cell peaks 13 (12-14m) … 69, 70", tr)
+	}
+	if !math.IsNaN(tr[14]) || !math.IsNaN(tr[15]) || tr[16] != 45 {
+		t.Fatalf("the 40-44m gap must be NaN cells: %v", tr[13:17])
+	}
+	// Within a cell only the last value may change; at the next cell
+	// boundary the whole trend shifts by one.
+	same := s.Summaries(t0.Add(71*time.Minute+50*time.Second), 30)[0].LatencyTrend
+	for i := 0; i < 29; i++ {
+		if same[i] != tr[i] && !(math.IsNaN(same[i]) && math.IsNaN(tr[i])) {
+			t.Fatalf("cell %d changed within a cell: %v vs %v", i, same[i], tr[i])
+		}
+	}
+	next := s.Summaries(t0.Add(72*time.Minute), 30)[0].LatencyTrend
+	if next[28] != 70 || next[0] != 15 || !math.IsNaN(next[29]) {
+		t.Fatalf("after the boundary the trend shifts by one cell: %v", next)
 	}
 }
 

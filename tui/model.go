@@ -37,8 +37,9 @@ const (
 	MinHeight = 16
 )
 
-// trendPoints is how many 15 s buckets the overview sparklines cover.
-const trendPoints = 40
+// trendPoints is how many cells the store's hour-long sparkline trends
+// have (2 minutes each); the overview shows the newest ones that fit.
+const trendPoints = 30
 
 // Config wires the model. Store and Sources are shared (by every SSH
 // session in perch serve); everything else is per-model state.

@@ -585,15 +585,18 @@ func (m *Model) renderRow(s *sources.Summary, selected bool) string {
 	cs.gutter.wrap(&b, gutter)
 	for i, c := range m.cells {
 		def := columns[c.col]
-		if i > 0 {
-			sep := " "
-			if def.group != columns[m.cells[i-1].col].group {
-				sep = " │ "
-			}
-			cs.subtle.wrap(&b, sep)
-		}
 		text, st := m.cellText(s, c, cs)
-		st.wrap(&b, format.Fit(text, c.width, def.right))
+		text = format.Fit(text, c.width, def.right)
+		if i > 0 {
+			if def.group != columns[m.cells[i-1].col].group {
+				cs.subtle.wrap(&b, " │")
+			}
+			// The gap takes the cell's own style: a space shows no
+			// colour, and a style switch per column would be ~12 bytes
+			// of terminal output per cell on every redraw.
+			text = " " + text
+		}
+		st.wrap(&b, text)
 	}
 	if m.rowWidth < m.width {
 		cs.text.wrap(&b, strings.Repeat(" ", m.width-m.rowWidth))
