@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -28,12 +29,16 @@ var ErrNoKubeconfig = errors.New("no kubeconfig found")
 type clients struct {
 	core    kubernetes.Interface
 	metrics metricsclient.Interface // nil when metrics are off
+	// dynamic reads custom resources (Knative); nil leaves them out.
+	dynamic dynamic.Interface
 	// server is the API server URL, for messages.
 	server string
 	// namespace is the context's namespace, "" when the kubeconfig sets none.
 	namespace string
 	// supportsWatchList is false for fake clients in tests.
 	watchListClient any
+	// health probes the API server (health.go); nil for fake clients.
+	health *connHealth
 }
 
 // kubeconfigFiles are the files kubectl would read, in precedence order.
@@ -171,6 +176,8 @@ func connect(c Config, raw *clientcmdapi.Config, rules *clientcmd.ClientConfigLo
 	rc.UserAgent = c.UserAgent
 	rc.WrapTransport = transport.Wrappers(rc.WrapTransport, func(rt http.RoundTripper) http.RoundTripper {
 		return &readOnlyTransport{next: rt, counter: counter}
+	}, func(rt http.RoundTripper) http.RoundTripper {
+		return &capTransport{next: rt, max: c.MaxResponseBytes}
 	})
 	core := rest.CopyConfig(rc)
 	// Protobuf is several times smaller and cheaper to decode than JSON for
@@ -181,7 +188,12 @@ func connect(c Config, raw *clientcmdapi.Config, rules *clientcmd.ClientConfigLo
 	if err != nil {
 		return nil, fmt.Errorf("context %q: %w", context, err)
 	}
-	cl := &clients{core: cs, server: serverHost(rc.Host), namespace: ns, watchListClient: cs}
+	// Custom resources speak JSON only.
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("context %q: dynamic client: %w", context, err)
+	}
+	cl := &clients{core: cs, dynamic: dyn, server: serverHost(rc.Host), namespace: ns, watchListClient: cs}
 	if c.Metrics != MetricsOff {
 		mc, err := metricsclient.NewForConfig(rc)
 		if err != nil {
@@ -189,6 +201,7 @@ func connect(c Config, raw *clientcmdapi.Config, rules *clientcmd.ClientConfigLo
 		}
 		cl.metrics = mc
 	}
+	cl.health = newConnHealth(versionProbe(cs.CoreV1().RESTClient()))
 	return cl, nil
 }
 

@@ -18,6 +18,9 @@ const (
 	DefaultBurst       = 40
 	DefaultTimeout     = 15 * time.Second
 	DefaultEventWindow = time.Hour
+	// DefaultKnativeRecheck is how often discovery is asked again for a
+	// missing Knative Serving.
+	DefaultKnativeRecheck = 3 * time.Minute
 	// MaxWarnings is the most warning events Warnings returns.
 	MaxWarnings = 50
 )
@@ -58,10 +61,20 @@ type Config struct {
 	Burst int     `yaml:"burst"`
 	// Timeout bounds one-shot requests (metrics, health); watches are long-lived.
 	Timeout time.Duration `yaml:"timeout"`
+	// MaxResponseBytes bounds one answer that is not a watch stream
+	// (default 256 MiB); a larger one fails with a message saying so.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// Metrics is "auto" (metrics.k8s.io when served) or "off".
 	Metrics string `yaml:"metrics"`
 	// EventWindow is how far back warning events are shown (default 1h).
 	EventWindow time.Duration `yaml:"event_window"`
+	// Knative is "auto" (show Knative Services when the cluster serves
+	// serving.knative.dev/v1, and say so when it does not) or "off".
+	Knative string `yaml:"knative"`
+	// KnativeRecheck is how often perch asks discovery again while Knative
+	// is not installed (default 3m), so an install is picked up without a
+	// restart.
+	KnativeRecheck time.Duration `yaml:"knative_recheck"`
 
 	// Prices for cost; zero means cost.Defaults(). Set by the caller.
 	Prices cost.Prices `yaml:"-"`
@@ -104,7 +117,8 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("kube: namespaces[%d] must be a namespace name (lowercase letters, digits and -)", i)
 		}
 	}
-	for name, v := range map[string]*time.Duration{"refresh": &c.Refresh, "timeout": &c.Timeout, "event_window": &c.EventWindow} {
+	for name, v := range map[string]*time.Duration{"refresh": &c.Refresh, "timeout": &c.Timeout, "event_window": &c.EventWindow,
+		"knative_recheck": &c.KnativeRecheck} {
 		if *v < 0 {
 			return c, fmt.Errorf("kube: %s must not be negative", name)
 		}
@@ -115,8 +129,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.MaxResponseBytes < 0 {
+		return c, errors.New("kube: max_response_bytes must not be negative")
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
 	if c.EventWindow == 0 {
 		c.EventWindow = DefaultEventWindow
+	}
+	if c.KnativeRecheck == 0 {
+		c.KnativeRecheck = DefaultKnativeRecheck
 	}
 	if c.QPS < 0 || math.IsNaN(c.QPS) || math.IsInf(c.QPS, 0) || c.Burst < 0 {
 		return c, errors.New("kube: qps and burst must not be negative")
@@ -133,6 +156,13 @@ func (c Config) withDefaults() (Config, error) {
 	case MetricsAuto, MetricsOff:
 	default:
 		return c, fmt.Errorf("kube: metrics must be %q or %q", MetricsAuto, MetricsOff)
+	}
+	switch c.Knative {
+	case "":
+		c.Knative = KnativeAuto
+	case KnativeAuto, KnativeOff:
+	default:
+		return c, fmt.Errorf("kube: knative must be %q or %q", KnativeAuto, KnativeOff)
 	}
 	if c.Prices == (cost.Prices{}) {
 		c.Prices = cost.Defaults()

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/discovery"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
@@ -195,9 +197,19 @@ func (m *metricsClient) set(items ...*metricsv1beta1.PodMetrics) {
 // fakeCluster is one context backed by fake clientsets.
 type fakeCluster struct {
 	core      *fake.Clientset
-	metrics   *metricsClient // nil: metrics off
-	namespace string         // the context's namespace
+	metrics   *metricsClient                 // nil: metrics off
+	namespace string                         // the context's namespace
+	dynamic   *dynamicfake.FakeDynamicClient // nil: no custom resources (Knative off)
+	discovery discovery.DiscoveryInterfaces  // nil: the fake clientset's
 }
+
+// withDiscovery replaces a clientset's discovery client.
+type withDiscovery struct {
+	*fake.Clientset
+	disc discovery.DiscoveryInterfaces
+}
+
+func (w withDiscovery) Discovery() discovery.DiscoveryInterfaces { return w.disc }
 
 // newTestSource builds a source over fake clusters, by context name.
 func newTestSource(t testing.TB, cfg Config, clusters map[string]*fakeCluster) *Source {
@@ -230,6 +242,12 @@ func newTestSource(t testing.TB, cfg Config, clusters map[string]*fakeCluster) *
 		cl := &clients{core: fc.core, server: "https://" + name + ".test", namespace: fc.namespace, watchListClient: fc.core}
 		if fc.metrics != nil {
 			cl.metrics = fc.metrics
+		}
+		if fc.dynamic != nil {
+			cl.dynamic = fc.dynamic
+		}
+		if fc.discovery != nil {
+			cl.core = withDiscovery{fc.core, fc.discovery}
 		}
 		return cl, nil
 	}

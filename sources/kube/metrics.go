@@ -14,6 +14,12 @@ import (
 // missing or failing (metrics-server installed later, or restarted).
 const metricsRetry = time.Minute
 
+// usage is one pod's measured usage.
+type usage struct {
+	cpu int64 // nanocores (metrics-server reports e.g. 50015608n)
+	mem int64 // bytes
+}
+
 // pollMetrics reads pod usage from metrics.k8s.io every refresh. The
 // metrics API has no watch, so this is the one list perch repeats.
 func (c *cluster) pollMetrics(ctx context.Context) {
@@ -59,6 +65,10 @@ func (c *cluster) metricsNamespaces() []string {
 
 func metricsProblemKey(ns string) string { return "pods.metrics.k8s.io/" + ns }
 
+// metricsMissingKey is the problem reported while the cluster serves no
+// metrics API (a limit, not an error: cost falls back to requests).
+const metricsMissingKey = "pods.metrics.k8s.io"
+
 // fetchMetrics runs one round and reports whether usage is available.
 func (c *cluster) fetchMetrics(ctx context.Context) bool {
 	fresh := map[string]usage{}
@@ -71,6 +81,14 @@ func (c *cluster) fetchMetrics(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
+		c.mu.Lock()
+		if err == nil || !apierrors.IsForbidden(err) {
+			delete(c.problems, metricsProblemKey(ns)) // RBAC granted since
+		}
+		if err == nil || !apierrors.IsNotFound(err) {
+			delete(c.problems, metricsMissingKey) // metrics-server installed since
+		}
+		c.mu.Unlock()
 		switch {
 		case err == nil:
 			ok = true
@@ -90,6 +108,9 @@ func (c *cluster) fetchMetrics(ctx context.Context) bool {
 			note = "usage: metrics.k8s.io forbidden"
 		case apierrors.IsNotFound(err):
 			note = "usage: metrics.k8s.io not installed"
+			c.mu.Lock()
+			c.problems[metricsMissingKey] = problem{text: "metrics.k8s.io not installed: no usage, cost from requests only"}
+			c.mu.Unlock()
 		default:
 			note = fmt.Sprintf("usage: metrics.k8s.io failing: %v", err)
 		}

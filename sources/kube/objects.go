@@ -54,6 +54,9 @@ type podObj struct {
 	Restarts             int32
 	CPUReq               int64 // millicores
 	MemReq               int64 // bytes
+	// KnService is the Knative service of a revision's pod (its
+	// serving.knative.dev/service label), "" for other pods.
+	KnService string
 }
 
 // workloadObj is a Deployment, StatefulSet or DaemonSet.
@@ -62,6 +65,9 @@ type workloadObj struct {
 	Kind                    sources.Kind
 	Desired, Current, Ready int32
 	Available               int32
+	// KnService is set on a Knative revision's Deployment: the service
+	// row shows its pods and the Deployment gets no row of its own.
+	KnService string
 }
 
 // rsObj is a ReplicaSet: only its owner matters.
@@ -154,7 +160,8 @@ func slimPod(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	s := &podObj{ObjectMeta: slimMeta(&p.ObjectMeta), Node: p.Spec.NodeName, Phase: p.Status.Phase}
+	s := &podObj{ObjectMeta: slimMeta(&p.ObjectMeta), Node: p.Spec.NodeName, Phase: p.Status.Phase,
+		KnService: p.Labels[knServiceLabel]}
 	s.OwnerKind, s.OwnerName = controllerOf(&p.ObjectMeta)
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
@@ -224,6 +231,7 @@ func slimDeployment(obj any) (any, error) {
 	return &workloadObj{
 		ObjectMeta: slimMeta(&d.ObjectMeta), Kind: sources.Deployment,
 		Desired: desired, Current: d.Status.Replicas, Ready: d.Status.ReadyReplicas, Available: d.Status.AvailableReplicas,
+		KnService: d.Labels[knServiceLabel],
 	}, nil
 }
 

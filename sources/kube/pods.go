@@ -34,22 +34,29 @@ func (c *cluster) pods(id sources.WorkloadID) ([]sources.Pod, error) {
 	ps := c.podsOfLocked(k)
 	out := make([]sources.Pod, 0, len(ps))
 	for _, p := range ps {
-		phase := sources.PodPhase(p.Phase)
-		if phase == "" {
-			phase = sources.PodUnknown
-		}
-		u := c.usage[p.Namespace+"/"+p.Name]
-		out = append(out, sources.Pod{
-			Name: p.Name, Owner: id, Phase: phase, Ready: p.Ready, Restarts: int(p.Restarts), Node: p.Node,
-			Created:    p.CreationTimestamp.Time,
-			CPURequest: float64(p.CPUReq) / 1000, MemRequest: float64(p.MemReq),
-			CPUUsage: float64(u.cpu) / 1e9, MemUsage: float64(u.mem),
-		})
+		out = append(out, c.podLocked(p, id))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
+// podLocked converts a cached pod for the pods view.
+func (c *cluster) podLocked(p *podObj, owner sources.WorkloadID) sources.Pod {
+	phase := sources.PodPhase(p.Phase)
+	if phase == "" {
+		phase = sources.PodUnknown
+	}
+	var u usage
+	if c.usage != nil {
+		u = c.usage[p.Namespace+"/"+p.Name]
+	}
+	return sources.Pod{
+		Name: p.Name, Owner: owner, Phase: phase, Ready: p.Ready, Restarts: int(p.Restarts), Node: p.Node,
+		Created:    p.CreationTimestamp.Time,
+		CPURequest: float64(p.CPUReq) / 1000, MemRequest: float64(p.MemReq),
+		CPUUsage: float64(u.cpu) / 1e9, MemUsage: float64(u.mem),
+	}
+}
 
 // Events lists the workload's warning events of the last EventWindow,
 // newest first, at most MaxWarnings, from the informer cache
@@ -116,11 +123,30 @@ func (c *cluster) concernsLocked(e *eventObj, k wkKey) bool {
 			return ok && owner == k
 		}
 		switch k.Kind {
-		case sources.Deployment:
+		case sources.Deployment, KindCronJob:
 			return trimSuffix(trimSuffix(e.ObjName)) == k.Name
 		default:
 			return trimSuffix(e.ObjName) == k.Name
 		}
+	case "Job":
+		if k.Kind != KindCronJob {
+			return false
+		}
+		if j := c.job(ns, e.ObjName); j != nil {
+			return j.CronJob == k.Name
+		}
+		return trimSuffix(e.ObjName) == k.Name
+	case "Revision":
+		if k.Kind != kindKnative {
+			return false
+		}
+		if r, _ := c.getFrom(resKnRevisions, ns, e.ObjName).(*knRevisionObj); r != nil {
+			return r.Service == k.Name
+		}
+		return trimSuffix(e.ObjName) == k.Name
+	case "Service", "Configuration", "Route":
+		// A Knative service's own objects share its name.
+		return k.Kind == kindKnative && e.ObjName == k.Name
 	case "HorizontalPodAutoscaler":
 		if h, _ := c.getFrom(resHPAs, ns, e.ObjName).(*hpaObj); h != nil {
 			t, ok := hpaTarget(h)

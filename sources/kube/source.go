@@ -4,10 +4,16 @@
 //
 // It uses client-go shared informers (one list, or a streaming watch-list,
 // then a watch per resource; never a list per refresh) for Deployments,
-// ReplicaSets, StatefulSets, DaemonSets, Pods, HPAs (autoscaling/v2),
-// Nodes and warning Events, with transforms that keep only the fields
-// perch shows. Pod usage comes from metrics.k8s.io when the cluster serves
-// it (the one API without watch, read once per refresh).
+// ReplicaSets, StatefulSets, DaemonSets, Jobs, Pods, HPAs (autoscaling/v2),
+// Nodes and warning Events, and Knative Services and Revisions (dynamic
+// informers, when the cluster serves them), with transforms that keep only
+// the fields perch shows. Pod usage comes from metrics.k8s.io when the
+// cluster serves it (the one API without watch, read once per refresh).
+//
+// Rows: Deployments, StatefulSets and DaemonSets; Jobs (KindJob), with the
+// Jobs a CronJob created rolled up under the CronJob (KindCronJob); and
+// Knative Services (platform Knative), whose revisions' pods are their
+// replicas and whose revisions' Deployments get no rows of their own.
 //
 // Changes only mark the affected workloads dirty; every Refresh the dirty
 // ones are recomputed and one Update with the whole inventory and the
@@ -17,7 +23,8 @@
 // The source only reads: its HTTP transport refuses anything but GET, so
 // the API server only ever sees get, list and watch. When listing across
 // all namespaces is forbidden it falls back to the configured namespaces
-// and reports what it may not read, while showing what it can.
+// and reports what it may not read (Update.Partial: the rows stay fresh),
+// while showing what it can.
 package kube
 
 import (
@@ -43,10 +50,13 @@ var (
 	_ sources.PodLister     = (*Source)(nil)
 	_ sources.EventLister   = (*Source)(nil)
 	_ sources.HealthChecker = (*Source)(nil)
+	_ sources.AllPodLister  = (*Source)(nil)
 )
 
-// ErrPartial marks an Update.Err of a round that still delivered data (a
-// forbidden resource, one unreachable cluster of several). Use errors.Is.
+// ErrPartial marks an Update.Err of a round that still delivered data (one
+// unreachable cluster of several), and every Update.Partial (what perch
+// may not or cannot read: forbidden resources, Knative or the metrics API
+// not installed). Use errors.Is.
 var ErrPartial = errors.New("partial data")
 
 // Backoff bounds for reconnecting a context that failed to load.
@@ -132,9 +142,11 @@ func (s *Source) connectKubeconfig(context string) (*clients, error) {
 }
 
 // Run watches until ctx ends and returns ctx.Err(). Failures (no
-// kubeconfig, a missing context, an unreachable server, forbidden
-// resources) are sent as Update.Err while everything else keeps working;
-// client-go reconnects by itself and Run retries what it cannot.
+// kubeconfig, a missing context, an unreachable server, rejected
+// credentials) are sent as Update.Err while everything else keeps working;
+// client-go reconnects by itself and Run retries what it cannot. Permanent
+// limits (forbidden resources, Knative or metrics.k8s.io not installed)
+// go out as Update.Partial on every round they hold for.
 func (s *Source) Run(ctx context.Context, out chan<- sources.Update) error {
 	wake := make(chan struct{}, 1)
 	notify := func() {
@@ -210,6 +222,7 @@ func (s *Source) runSlot(ctx context.Context, sl *slot, notify func()) {
 		if err == nil {
 			c := newCluster(s, sl.name, cl)
 			c.start(ctx, notify)
+			go c.watchConnection(ctx)
 			sl.mu.Lock()
 			sl.c, sl.err = c, nil
 			sl.mu.Unlock()
@@ -245,7 +258,7 @@ func (s *Source) settled(slots []*slot) bool {
 func (s *Source) round(slots []*slot) (sources.Update, bool) {
 	now := s.cfg.Clock()
 	u := sources.Update{Source: s.cfg.Name, At: now}
-	var errs []error
+	var errs, limits []error
 	data := false
 	for _, sl := range slots {
 		c, err := sl.get()
@@ -255,18 +268,36 @@ func (s *Source) round(slots []*slot) (sources.Update, bool) {
 			}
 			continue
 		}
+		connErr := c.cl.health.failure()
 		if c.isSynced() {
 			data = true
+			n := len(u.Samples)
 			u.Workloads, u.Samples = c.refresh(now, u.Workloads, u.Samples)
+			if connErr != nil {
+				// The caches are not measurements: the rows keep their
+				// last values, marked stale, and history gets no made-up points.
+				u.Samples = u.Samples[:n]
+			}
 		}
-		for _, e := range c.problemErrors() {
+		if connErr != nil {
+			errs = append(errs, fmt.Errorf("context %s: %w", sl.name, connErr))
+		}
+		for _, e := range c.failures() {
 			errs = append(errs, fmt.Errorf("context %s: %w", sl.name, e))
+		}
+		for _, e := range c.limits() {
+			limits = append(limits, fmt.Errorf("context %s: %w", sl.name, e))
 		}
 	}
 	u.Full = data
 	u.Complete = s.settled(slots)
 	if len(errs) > 0 {
 		u.Err = &RoundError{Errs: errs, Partial: data}
+	}
+	// Forbidden resources and missing APIs are what this source cannot
+	// see, not failures: the rows it sends stay fresh.
+	if len(limits) > 0 {
+		u.Partial = &RoundError{Errs: limits, Partial: true}
 	}
 	return u, data || u.Err != nil
 }
@@ -402,6 +433,9 @@ func (s *Source) Status() []ClusterStatus {
 
 func (c *cluster) status() ClusterStatus {
 	var problems []string
+	if err := c.cl.health.failure(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	for _, e := range c.problemErrors() {
 		problems = append(problems, e.Error())
 	}

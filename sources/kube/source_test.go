@@ -17,6 +17,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/perch-dev/perch/sources"
+	"github.com/perch-dev/perch/store"
 )
 
 const mib = 1 << 20
@@ -144,8 +145,19 @@ func TestMissingMetricsAPIIsANoteNotAnError(t *testing.T) {
 	if u.Err != nil {
 		t.Fatalf("a cluster without metrics-server is not an error: %v", u.Err)
 	}
-	waitFor(t, out, "the note", func(sources.Update) bool {
-		return s.Status()[0].Usage == "usage: metrics.k8s.io not installed"
+	u = waitFor(t, out, "the note", func(u sources.Update) bool {
+		return s.Status()[0].Usage == "usage: metrics.k8s.io not installed" && u.Partial != nil
+	})
+	if u.Err != nil || !strings.Contains(u.Partial.Error(), "metrics.k8s.io not installed") {
+		t.Errorf("err = %v, partial = %v: want only a Partial saying metrics.k8s.io is not installed", u.Err, u.Partial)
+	}
+	// metrics-server installed later: the limit clears by itself.
+	fc.metrics.mu.Lock()
+	fc.metrics.err = nil
+	fc.metrics.mu.Unlock()
+	s.slots[0].c.fetchMetrics(context.Background())
+	waitFor(t, out, "the limit to clear", func(u sources.Update) bool {
+		return u.Complete && u.Partial == nil && u.Err == nil
 	})
 }
 
@@ -248,11 +260,24 @@ func TestForbiddenClusterWideFallsBackToNamespaces(t *testing.T) {
 	if got := values(u)[id("prod", "team-a", "web")][sources.CPURequest]; !near(got, 0.1) {
 		t.Errorf("cpu request = %v, want 0.1 (the pod must be read in team-a)", got)
 	}
-	if u.Err == nil || !errors.Is(u.Err, ErrPartial) {
-		t.Fatalf("err = %v, want a partial error naming what is forbidden", u.Err)
+	// RBAC limits are what perch cannot see, not a failure: Partial, no Err,
+	// and the rows it does send stay fresh in the store.
+	if u.Err != nil {
+		t.Fatalf("err = %v, want none (forbidden resources are a Partial limit)", u.Err)
 	}
-	msg := u.Err.Error()
-	for _, want := range []string{"context prod", "forbidden", "pods", "deployments.apps", "in all namespaces", "nodes at cluster scope"} {
+	if u.Partial == nil || !errors.Is(u.Partial, ErrPartial) {
+		t.Fatalf("partial = %v, want the forbidden resources", u.Partial)
+	}
+	st := store.New()
+	st.Apply(u)
+	if sum := st.Summaries(t0, 0); len(sum) != 1 || sum[0].Stale {
+		t.Errorf("rows of a partial round must stay fresh: %+v", sum)
+	}
+	if h := st.Health(); len(h) != 1 || h[0].Err != nil || h[0].Partial == nil {
+		t.Errorf("health = %+v, want no error and the partial note", h)
+	}
+	msg := u.Partial.Error()
+	for _, want := range []string{"context prod", "forbidden", "pods", "deployments.apps", "jobs.batch", "in all namespaces", "nodes at cluster scope"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not mention %q", msg, want)
 		}

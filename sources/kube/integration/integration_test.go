@@ -42,6 +42,7 @@ import (
 	"github.com/perch-dev/perch/cost"
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/sources/kube"
+	"github.com/perch-dev/perch/store"
 )
 
 const (
@@ -486,6 +487,7 @@ func TestNamespaceLimitedServiceAccount(t *testing.T) {
 			{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: read},
 			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, Verbs: read},
 			{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: read},
+			{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: read},
 		},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -515,11 +517,24 @@ func TestNamespaceLimitedServiceAccount(t *testing.T) {
 	if got := values(u)[id("reader", "team-a", "web")][sources.ReplicasReady]; got != 3 {
 		t.Errorf("web ready = %v", got)
 	}
-	if u.Err == nil || !errors.Is(u.Err, kube.ErrPartial) {
-		t.Fatalf("err = %v, want a partial error naming what is forbidden", u.Err)
+	// What RBAC forbids is a permanent limit, not a failure: Partial, no
+	// Err, and the rows perch can see stay fresh.
+	if u.Err != nil {
+		t.Fatalf("err = %v, want none: forbidden resources are reported as Partial", u.Err)
 	}
-	msg := u.Err.Error()
-	for _, want := range []string{"context reader", "forbidden", "pods", "deployments.apps", "in all namespaces", "nodes at cluster scope"} {
+	if u.Partial == nil || !errors.Is(u.Partial, kube.ErrPartial) {
+		t.Fatalf("partial = %v, want the forbidden resources", u.Partial)
+	}
+	st := store.New()
+	st.Apply(u)
+	if sum := st.Summaries(u.At.Add(time.Second), 0); len(sum) != 1 || sum[0].Stale {
+		t.Errorf("rows = %+v, want team-a's web, fresh", sum)
+	}
+	if h := st.Health(); len(h) != 1 || h[0].Err != nil || h[0].Partial == nil {
+		t.Errorf("health = %+v, want no error and the partial note", h)
+	}
+	msg := u.Partial.Error()
+	for _, want := range []string{"context reader", "forbidden", "pods", "deployments.apps", "jobs.batch", "in all namespaces", "nodes at cluster scope"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not mention %q", msg, want)
 		}
