@@ -31,6 +31,8 @@ const (
 	Deployment  Kind = "Deployment"
 	StatefulSet Kind = "StatefulSet"
 	DaemonSet   Kind = "DaemonSet"
+	Job         Kind = "Job"
+	CronJob     Kind = "CronJob" // seen through the Jobs it created
 	Function    Kind = "Function"
 )
 

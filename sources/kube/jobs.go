@@ -14,16 +14,13 @@ import (
 	"github.com/perch-dev/perch/sources"
 )
 
-// Workload kinds of batch work. The sources package names only the
-// long-running kinds so far; these are plain sources.Kind values.
+// Workload kinds of batch work. A CronJob is seen through the Jobs it
+// created: perch does not watch CronJobs themselves (one informer less),
+// so a CronJob has a row while at least one of its Jobs exists (the
+// controller keeps the last few by default).
 const (
-	// KindJob is a Job that no CronJob owns.
-	KindJob sources.Kind = "Job"
-	// KindCronJob is a CronJob, seen through the Jobs it created: perch
-	// does not watch CronJobs themselves (one informer less), so a CronJob
-	// has a row while at least one of its Jobs exists (the controller
-	// keeps the last few by default).
-	KindCronJob sources.Kind = "CronJob"
+	KindJob     = sources.Job
+	KindCronJob = sources.CronJob
 )
 
 // jobObj is what perch keeps of a batch/v1 Job.
