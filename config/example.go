@@ -80,11 +80,15 @@ sources:
   #   timeout: 10s
 
   # Kubernetes API: workloads, replicas, pods and their requests.
+  # Kubernetes through informers (get/list/watch only): workloads, Jobs,
+  # pods, HPAs, nodes, warning events; Knative Services when installed.
+  # kubeconfig defaults to $KUBECONFIG, then ~/.kube/config (like kubectl;
+  # an explicit path is taken literally, so write it in full).
   # - type: kubernetes
   #   name: cluster
-  #   kubeconfig: ~/.kube/config
-  #   context: prod
-  #   namespaces: [default, shop]
+  #   contexts: [prod-eu, prod-us]   # one rollup with a cluster column
+  #   namespaces: [default, shop]    # watched one by one if cluster-wide list is forbidden
+  #   knative: auto                  # or off
 
   # Jaeger query API: traces per service.
   # - type: jaeger
