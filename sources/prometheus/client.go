@@ -3,12 +3,12 @@ package prometheus
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -57,21 +57,28 @@ func newTransport(c Config) (http.RoundTripper, error) {
 		MaxIdleConnsPerHost:   c.MaxConcurrency,
 		IdleConnTimeout:       90 * time.Second,
 	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, errors.New("prometheus: url must be an absolute http:// or https:// URL")
+	}
 	return &authTransport{
 		base:      base,
+		origin:    originOf(u),
 		token:     c.BearerToken,
 		tokenFile: c.BearerTokenFile,
 		user:      c.Username,
 		pass:      c.Password,
 		headers:   c.Headers,
-		maxBody:   DefaultMaxBodyBytes,
+		maxBody:   c.MaxResponseBytes,
 	}, nil
 }
 
-// authTransport adds credentials and headers to a clone of each request,
-// refuses anything but reads of the query API, and bounds the body.
+// authTransport adds credentials and headers to a clone of each request
+// to the configured server, refuses anything but reads of the query API,
+// and bounds the body.
 type authTransport struct {
 	base      http.RoundTripper
+	origin    string // scheme://host:port of the configured URL
 	token     string
 	tokenFile string
 	user      string
@@ -89,21 +96,10 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("prometheus: refusing %s %s: perch only reads", req.Method, req.URL.Path)
 	}
 	r := req.Clone(req.Context())
-	for k, v := range t.headers {
-		r.Header.Set(k, v)
-	}
-	switch {
-	case t.tokenFile != "":
-		b, err := os.ReadFile(t.tokenFile)
-		if err != nil {
-			// Name the setting, not the token.
-			return nil, fmt.Errorf("prometheus: bearer_token_file: %w", err)
+	if t.sendsCredentials(r.URL) {
+		if err := t.authorize(r); err != nil {
+			return nil, err
 		}
-		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
-	case t.token != "":
-		r.Header.Set("Authorization", "Bearer "+t.token)
-	case t.user != "" || t.pass != "":
-		r.SetBasicAuth(t.user, t.pass)
 	}
 	if r.Header.Get("User-Agent") == "" {
 		r.Header.Set("User-Agent", "perch")
@@ -112,8 +108,50 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: t.maxBody}
+	resp.Body = &limitedBody{rc: resp.Body, left: t.maxBody, limit: t.maxBody}
 	return resp, nil
+}
+
+// sendsCredentials: credentials and the configured headers go to the
+// configured server only. A redirect elsewhere (which the HTTP client
+// follows, calling this transport again) gets neither, and neither does
+// a downgrade from https to http.
+func (t *authTransport) sendsCredentials(u *url.URL) bool {
+	o := originOf(u)
+	return o == t.origin || strings.HasPrefix(t.origin, "http://") && o == "https://"+strings.TrimPrefix(t.origin, "http://")
+}
+
+// originOf is scheme://host:port with the scheme's default port filled in.
+func originOf(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return strings.ToLower(u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port))
+}
+
+// authorize sets the configured headers and credentials on r.
+func (t *authTransport) authorize(r *http.Request) error {
+	for k, v := range t.headers {
+		r.Header.Set(k, v)
+	}
+	switch {
+	case t.tokenFile != "":
+		b, err := os.ReadFile(t.tokenFile)
+		if err != nil {
+			// Name the setting, not the token.
+			return fmt.Errorf("prometheus: bearer_token_file: %w", err)
+		}
+		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
+	case t.token != "":
+		r.Header.Set("Authorization", "Bearer "+t.token)
+	case t.user != "" || t.pass != "":
+		r.SetBasicAuth(t.user, t.pass)
+	}
+	return nil
 }
 
 func isReadOnly(req *http.Request) bool {
@@ -137,17 +175,37 @@ func isReadOnly(req *http.Request) bool {
 	return false
 }
 
-// errBodyTooLarge is returned when a response exceeds the byte cap.
-var errBodyTooLarge = errors.New("response body exceeds 64 MiB (too many series: narrow the query or lower max_series)")
+// responseTooLargeError says an answer went past max_response_bytes.
+type responseTooLargeError struct{ limit int64 }
 
+func (e *responseTooLargeError) Error() string {
+	return fmt.Sprintf("answer exceeds %s (max_response_bytes)", formatBytes(e.limit))
+}
+
+// formatBytes writes a byte count the way it is usually configured.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// limitedBody fails reads past the cap, so neither a decoder nor an
+// error page can hold more than max_response_bytes of an answer.
 type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
+	rc    io.ReadCloser
+	left  int64
+	limit int64
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
 	if l.left <= 0 {
-		return 0, errBodyTooLarge
+		return 0, &responseTooLargeError{limit: l.limit}
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]
@@ -158,72 +216,3 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 }
 
 func (l *limitedBody) Close() error { return l.rc.Close() }
-
-// redactor removes secrets from error text (defence in depth: net/http
-// already strips URL passwords, and credentials never go into URLs here).
-type redactor []string
-
-func newRedactor(c Config) redactor {
-	var r redactor
-	for _, s := range []string{c.BearerToken, c.Password} {
-		if s != "" {
-			r = append(r, s)
-		}
-	}
-	if c.Username != "" || c.Password != "" {
-		// The Authorization header a server might echo back.
-		r = append(r, base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password)))
-	}
-	if c.BearerTokenFile != "" {
-		if b, err := os.ReadFile(c.BearerTokenFile); err == nil {
-			if s := strings.TrimSpace(string(b)); s != "" {
-				r = append(r, s)
-			}
-		}
-	}
-	for k, v := range c.Headers {
-		if sensitiveHeader(k) && v != "" {
-			r = append(r, v)
-		}
-	}
-	return r
-}
-
-func sensitiveHeader(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range []string{"auth", "token", "key", "secret", "cookie", "password"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func (r redactor) string(s string) string {
-	for _, secret := range r {
-		s = strings.ReplaceAll(s, secret, "<redacted>")
-	}
-	return s
-}
-
-// wrap returns err with every secret replaced. errors.Is still sees the
-// original chain; Unwrap does not expose it (its text holds the secret).
-func (r redactor) wrap(err error) error {
-	if err == nil || len(r) == 0 {
-		return err
-	}
-	msg := err.Error()
-	clean := r.string(msg)
-	if clean == msg {
-		return err
-	}
-	return &redactedError{msg: clean, err: err}
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string        { return e.msg }
-func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }

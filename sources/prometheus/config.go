@@ -19,7 +19,8 @@ const (
 	DefaultRateWindow     = 5 * time.Minute
 	DefaultMaxSeries      = 20_000
 	DefaultMaxConcurrency = 4
-	DefaultMaxBodyBytes   = 64 << 20
+	// DefaultMaxResponseBytes caps one answer's body (max_response_bytes).
+	DefaultMaxResponseBytes = 64 << 20
 	// DefaultCloudWatchPeriod is the period_seconds of the CloudWatch
 	// exporter: its *_sum values are totals over one period.
 	DefaultCloudWatchPeriod = 60 * time.Second
@@ -77,8 +78,14 @@ type Config struct {
 	// series per workload with labels namespace and workload (optionally
 	// workload_kind, platform).
 	Overrides map[string]string `yaml:"overrides"`
-	// MaxSeries caps the series taken from one query (default 20,000).
+	// MaxSeries caps the series taken from one query (default 20,000):
+	// decoding stops at the first series beyond it and the round keeps
+	// the first MaxSeries, saying so.
 	MaxSeries int `yaml:"max_series"`
+	// MaxResponseBytes caps the bytes read from one answer (default 64
+	// MiB); an answer beyond it fails with "answer exceeds … MiB
+	// (max_response_bytes)". With max_series it bounds perch's memory.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// MaxConcurrency bounds the queries in flight (default 4).
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// RateWindow is the range of rate() and histogram quantiles (default 5m).
@@ -184,6 +191,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxConcurrency == 0 {
 		c.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if c.MaxResponseBytes < 0 {
+		return c, errors.New("prometheus: max_response_bytes must not be negative")
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if c.ClusterLabel != "" && !validLabelName(c.ClusterLabel) {
 		return c, errors.New("prometheus: cluster_label must be a Prometheus label name")

@@ -111,7 +111,7 @@ func (s *Source) rangePoints(ctx context.Context, name, expr string, r v1.Range)
 	s.queries.Add(1)
 	val, _, _, err := s.api.QueryRange(ctx, expr, r, v1.WithTimeout(serverTimeout(s.cfg.Timeout)))
 	if err != nil {
-		return nil, &QueryError{Name: name, Query: expr, Err: describe(err)}
+		return nil, &QueryError{Name: name, Query: expr, Err: describe(s.timedOut(err))}
 	}
 	m, ok := val.(model.Matrix)
 	if !ok {

@@ -1,0 +1,134 @@
+package prometheus
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// query is one planned instant query.
+type query struct {
+	name     string // family name, or "override <metric>"
+	expr     string
+	preset   *preset // nil for overrides
+	override string  // metric name of an override
+}
+
+// plan builds this round's queries: one per family of each active preset
+// (minus overridden columns) and one per override.
+func (s *Source) plan(active []*preset) []query {
+	q := newQctx(s.cfg, filter{})
+	var out []query
+	for _, p := range active {
+		for _, f := range p.families {
+			var parts []string
+			for _, c := range f.cols {
+				if _, ok := s.cfg.Overrides[c.metric]; ok {
+					continue
+				}
+				parts = append(parts, tag(c.expr(q), c.metric))
+			}
+			if len(parts) == 0 {
+				continue
+			}
+			out = append(out, query{name: f.name, expr: strings.Join(parts, " or "), preset: p})
+		}
+	}
+	for _, m := range sortedKeys(s.cfg.Overrides) {
+		out = append(out, query{name: "override " + m, expr: s.cfg.Overrides[m], override: m})
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// result is one query's outcome.
+type result struct {
+	vec       model.Vector
+	err       error // the query failed: no data
+	warning   error // data came with server warnings or was capped
+	truncated bool
+}
+
+// runAll runs the plan with at most MaxConcurrency queries in flight.
+func (s *Source) runAll(ctx context.Context, plan []query, ts time.Time) []result {
+	results := make([]result, len(plan))
+	sem := make(chan struct{}, s.cfg.MaxConcurrency)
+	var wg sync.WaitGroup
+	for i, q := range plan {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] = result{err: &QueryError{Name: q.name, Query: q.expr, Err: s.timedOut(ctx.Err())}}
+				return
+			}
+			defer func() { <-sem }()
+			results[i] = s.instant(ctx, q, ts)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// roundMargin is how long a round may outlast its timeout, so a query
+// started at the round's start reports its own timeout first.
+func roundMargin(timeout time.Duration) time.Duration {
+	return min(max(timeout/10, 50*time.Millisecond), time.Second)
+}
+
+// serverTimeout is the query timeout sent to the server, rounded so its
+// text ("2s", "500ms") parses as a Prometheus duration.
+func serverTimeout(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Truncate(time.Second)
+	}
+	return max(d.Truncate(time.Millisecond), time.Millisecond)
+}
+
+// instant runs one query of the round. An answer with more than
+// max_series series is cut there (decoding stops) and said so; the round
+// keeps the first max_series.
+func (s *Source) instant(ctx context.Context, q query, ts time.Time) result {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	s.queries.Add(1)
+	ans, err := s.queryInstant(ctx, q.expr, ts, s.cfg.MaxSeries)
+	if err != nil {
+		return result{err: &QueryError{Name: q.name, Query: q.expr, Err: describe(s.timedOut(err))}}
+	}
+	if ans.resultType != model.ValVector.String() {
+		typ := ans.resultType
+		if typ == "" {
+			typ = "nothing"
+		}
+		return result{err: &QueryError{Name: q.name, Query: q.expr, Err: fmt.Errorf("expected an instant vector, got %s", typ)}}
+	}
+	r := result{vec: ans.vec}
+	var notes []string
+	if ans.more {
+		notes = append(notes, fmt.Sprintf("answer has more than %d series (max_series); kept the first %d", s.cfg.MaxSeries, s.cfg.MaxSeries))
+		r.truncated = true
+	}
+	for _, w := range ans.warnings {
+		notes = append(notes, "server warning: "+w)
+	}
+	if len(notes) > 0 {
+		r.warning = fmt.Errorf("query %s: %s", q.name, strings.Join(notes, "; "))
+	}
+	return r
+}
