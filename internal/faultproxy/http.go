@@ -135,6 +135,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, info reqInfo, c 
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.URL.Scheme = "http"
+	if p.upstreamTLS {
+		out.URL.Scheme = "https"
+	}
 	out.URL.Host = p.target
 	out.Host = p.target
 	for _, h := range hopHeaders {

@@ -5,7 +5,9 @@
 // huge answers, and flips back to healthy.
 //
 // Start makes an HTTP-aware proxy (every mode; for plain-HTTP servers such
-// as Prometheus, InfluxDB, Jaeger's query API). StartTCP makes a byte-stream
+// as Prometheus, InfluxDB, Jaeger's query API); StartTLS makes one that
+// terminates TLS and speaks TLS to the server (every mode for HTTPS
+// servers such as kube-apiserver). StartTCP makes a byte-stream
 // proxy for any TCP protocol (TLS to kube-apiserver, gRPC); it supports the
 // connection-level modes Healthy, Refuse, Reset, Hang, Slow and CutMidBody.
 //
@@ -20,6 +22,7 @@ package faultproxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +41,9 @@ type Proxy struct {
 	ls     *switchListener
 	srv    *http.Server    // HTTP proxies
 	tr     *http.Transport // HTTP proxies: to the target
+	// serveTLS and upstreamTLS: TLS towards clients and towards the target
+	// (StartTLS).
+	serveTLS, upstreamTLS bool
 
 	mu       sync.Mutex
 	mode     Mode
@@ -70,28 +76,49 @@ type Stats struct {
 // Start runs an HTTP-aware proxy to target (host:port of a plain-HTTP
 // server) on 127.0.0.1:0. It stops when ctx ends or Close is called.
 func Start(ctx context.Context, target string) (*Proxy, error) {
+	return startHTTPProxy(ctx, target, nil, nil)
+}
+
+// startHTTPProxy runs an HTTP-aware proxy; serve (TLS towards clients) and
+// upstream (TLS towards the target) are nil for plain HTTP.
+func startHTTPProxy(ctx context.Context, target string, serve, upstream *tls.Config) (*Proxy, error) {
 	p, err := newProxy(ctx, target, true)
 	if err != nil {
 		return nil, err
 	}
+	p.upstreamTLS = upstream != nil
 	p.tr = &http.Transport{
 		DialContext:       (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		DisableKeepAlives: true, // one backend connection per request: nothing idles after Close
 		// Bodies pass through as the server sent them; Accept-Encoding is
 		// dropped from requests so they are identity-encoded.
-		DisableCompression: true,
+		DisableCompression:  true,
+		TLSClientConfig:     upstream,
+		TLSHandshakeTimeout: 5 * time.Second,
 	}
 	p.srv = &http.Server{
 		Handler: http.HandlerFunc(p.serveHTTP),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if tc, ok := c.(*tls.Conn); ok {
+				c = tc.NetConn() // the tracked connection under the TLS layer
+			}
 			return context.WithValue(ctx, connKey{}, c)
 		},
 		ErrorLog: log.New(io.Discard, "", 0), // injected faults make the server complain
 	}
+	var l net.Listener = acceptor{p}
+	if serve != nil {
+		p.serveTLS = true
+		cfg := serve.Clone()
+		// HTTP/1.1 only: one request per stream and connection, so the
+		// connection-level modes hit exactly the requests they should.
+		cfg.NextProtos = []string{"http/1.1"}
+		l = tls.NewListener(l, cfg)
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		_ = p.srv.Serve(acceptor{p})
+		_ = p.srv.Serve(l)
 	}()
 	return p, nil
 }
@@ -144,8 +171,14 @@ func newProxy(ctx context.Context, target string, isHTTP bool) (*Proxy, error) {
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.ls.addr.String() }
 
-// URL is http:// and Addr, the base URL to give an HTTP client.
-func (p *Proxy) URL() string { return "http://" + p.Addr() }
+// URL is http:// (https:// for a proxy that serves TLS) and Addr, the
+// base URL to give an HTTP client.
+func (p *Proxy) URL() string {
+	if p.serveTLS {
+		return "https://" + p.Addr()
+	}
+	return "http://" + p.Addr()
+}
 
 // Target is the host:port the proxy forwards to.
 func (p *Proxy) Target() string { return p.target }

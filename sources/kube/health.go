@@ -24,14 +24,17 @@ import (
 // stuck on (client-go sets no timeout on them). So next to the informers a
 // probe asks the API server for its version (GET /version, which every
 // authenticated user may read) every max(refresh, timeout), bounded by
-// timeout, and at once when a watch stream breaks. While it fails, the cluster reports the failure, its rows keep
-// their last values (no new samples are made up from the caches), and the
-// probe retries with capped exponential backoff and jitter. When it answers
-// again after a failure that left an informer failing or may have left one
-// stuck (a probe timed out), every informer is started afresh (new
-// connections, and client-go's own backoff, which grows up to a minute over
-// repeated failures, starts over) and swapped in once it has listed, so the
-// old caches serve until then and no row disappears in between.
+// timeout, and at once when a watch stream breaks. While it fails, the
+// cluster reports the failure, its rows keep their last values (no new
+// samples are made up from the caches), and the probe retries with capped
+// exponential backoff and jitter. When it answers again after a failure
+// that left an informer failing or may have left one stuck (a probe timed
+// out), every informer is started afresh (new connections, and a fresh
+// client-go backoff, which otherwise grows to 30 s × 2 jitter and starts
+// over only after two quiet minutes) and swapped in once it has listed, so
+// the old caches serve until then and no row disappears in between.
+// Informers that keep failing while the probe answers are restarted the
+// same way, with their own capped backoff.
 
 // connHealth is what perch knows about the connection to one API server.
 type connHealth struct {
@@ -285,7 +288,9 @@ func versionProbe(rc rest.Interface) func(ctx context.Context) error {
 		case err != nil && errors.As(err, new(*TooLargeError)):
 			return fmt.Errorf("API server sent a bad answer to GET /version: %w", plainError(err))
 		case err != nil:
-			return fmt.Errorf("API server unreachable: %w", err)
+			// The transport's innermost words lead ("connection refused"),
+			// not the URL client-go puts first.
+			return &plainErr{msg: "API server unreachable: " + rootCause(err) + " (GET /version)", err: err}
 		}
 		var v struct {
 			GitVersion string `json:"gitVersion"`

@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -39,7 +42,7 @@ func TestVersionProbe(t *testing.T) {
 		{"truncated", answer(200, `{"major":"1","minor":"37","gitVer`), "bad answer to GET /version: unexpected end of JSON input"},
 		{"not a version", answer(200, `{}`), "no gitVersion"},
 		{"huge", answer(200, strings.Repeat(" ", 2<<20)), "bad answer to GET /version: answer over max_response_bytes (1 MiB)"},
-		{"hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, "context deadline exceeded"},
+		{"hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, "API server unreachable: context deadline exceeded (GET /version)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
@@ -111,5 +114,47 @@ func TestPlainError(t *testing.T) {
 	}
 	if got := bodyOf(generic).Error(); got != "faultproxy: injected 502" {
 		t.Errorf("bodyOf = %q", got)
+	}
+}
+
+func TestObserveWatch(t *testing.T) {
+	h := newConnHealth(nil)
+	c := &cluster{cl: &clients{health: h}, problems: map[string]problem{}}
+	s := &scope{def: resources[resPods]}
+	s.err = errors.New("from before")
+
+	fw := watch.NewFake()
+	w := c.observeWatch(s, fw)
+	if err, _ := s.status(); err == nil {
+		t.Fatal("answered headers alone must not clear the scope's error")
+	}
+	go fw.Add(&corev1.Pod{})
+	<-w.ResultChan()
+	if err, ok := s.status(); err != nil || !ok {
+		t.Fatalf("the first event must clear the error: %v, ok=%v", err, ok)
+	}
+	go fw.Error(&metav1.Status{Status: metav1.StatusFailure, Code: 500, Message: "unable to decode"})
+	<-w.ResultChan()
+	if err, _ := s.status(); err == nil || !strings.Contains(err.Error(), "unable to decode") {
+		t.Fatalf("an error event must be the scope's error: %v", err)
+	}
+	fw.Stop() // the stream ends without the informer stopping it
+	for range w.ResultChan() {
+	}
+	select {
+	case <-h.kick:
+	case <-time.After(time.Second):
+		t.Fatal("a broken stream must ask for a probe")
+	}
+
+	fw2 := watch.NewFake()
+	w2 := c.observeWatch(s, fw2)
+	w2.Stop()
+	for range w2.ResultChan() {
+	}
+	select {
+	case <-h.kick:
+		t.Fatal("a watch the informer stopped must not ask for a probe")
+	case <-time.After(50 * time.Millisecond):
 	}
 }
