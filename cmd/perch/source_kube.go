@@ -14,7 +14,7 @@ func init() { registry["kubernetes"] = buildKube }
 // buildKube turns a "type: kubernetes" entry into the source. Settings are
 // kube.Config's yaml keys: kubeconfig, context, contexts, namespace,
 // all_namespaces, namespaces, refresh, qps, burst, timeout, metrics,
-// event_window, knative, knative_recheck.
+// event_window, knative, knative_recheck, max_response_bytes.
 func buildKube(src config.Source, cfg config.Config) (sources.Source, error) {
 	var kc kube.Config
 	if err := src.Decode(&kc); err != nil {
@@ -41,7 +41,7 @@ func newKubeSource(src config.Source, kc kube.Config, cfg config.Config) (source
 // the file:line of the message.
 func kubeSettingOf(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "kube: ")
-	for _, key := range []string{"all_namespaces", "event_window", "knative_recheck", "knative", "namespaces", "namespace", "refresh", "timeout", "qps", "metrics"} {
+	for _, key := range []string{"all_namespaces", "event_window", "knative_recheck", "knative", "max_response_bytes", "namespaces", "namespace", "refresh", "timeout", "qps", "metrics"} {
 		if strings.HasPrefix(msg, key) || strings.HasPrefix(msg, "set "+key) {
 			return key
 		}
