@@ -8,6 +8,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/perch-dev/perch/internal/golden"
+
 	"github.com/perch-dev/perch/sources"
 )
 
@@ -44,5 +46,43 @@ func TestHeaderSaysWhenOnlyWhenItMatters(t *testing.T) {
 	send(m, storeChangedMsg{})
 	if h := headerLine(m); !strings.Contains(h, "● fake ok ◐ partial: nodes is forbidden") {
 		t.Fatalf("partial source header: %q", h)
+	}
+}
+
+func TestHeaderKeepsEverySourceVisible(t *testing.T) {
+	m, st := newTestModel(t, &fakeSource{}, 120, 30)
+	long := "kube: context audited: Knative Serving (serving.knative.dev/v1) not installed; context audited: metrics.k8s.io not installed: no usage, cost from requests only"
+	st.Apply(sources.Update{Source: "a-kubernetes", At: now, Complete: true, Partial: errors.New(long)})
+	st.Apply(sources.Update{Source: "z-prometheus", At: now, Complete: true})
+	send(m, storeChangedMsg{})
+	h := headerLine(m)
+	for _, want := range []string{"● a-kubernetes ok ◐ partial: kube", "● fake ok", "● z-prometheus ok", "2 workloads", "14:10:00"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("a long partial note must be cut, not hide %q:\n%q", want, h)
+		}
+	}
+	// A failure outranks the totals: its cause shows, cut to fit.
+	st.Apply(sources.Update{Source: "z-prometheus", At: now, Err: errors.New(`Get "http://prometheus:9090/api/v1/query": dial tcp 10.0.0.7:9090: connect: connection refused`)})
+	send(m, storeChangedMsg{})
+	h = headerLine(m)
+	for _, want := range []string{"● a-kubernetes ok", "✖ z-prometheus degraded since 0s ago: Get"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("header lacks %q:\n%q", want, h)
+		}
+	}
+	// The help page has every cause whole.
+	send(m, press("?"))
+	if frame := ansi.Strip(m.Render()); !strings.Contains(frame, "connection refused") || !strings.Contains(frame, "Sources") {
+		t.Fatalf("help must list the sources' full health:\n%s", frame)
+	}
+}
+
+func TestHeaderErrorIsOneLine(t *testing.T) {
+	m, st := newTestModel(t, &fakeSource{}, 120, 30)
+	st.Apply(sources.Update{Source: "fake", At: now, Err: errors.New("HTTP 502:\n<html>\n  <body>Bad Gateway</body>\n</html>")})
+	send(m, storeChangedMsg{})
+	golden.CheckFrame(t, m.Render(), 120, 30)
+	if h := headerLine(m); !strings.Contains(h, "HTTP 502: <html> <body>Bad Gateway</body> </html>") {
+		t.Fatalf("a multi-line cause must be joined on one line: %q", h)
 	}
 }

@@ -397,6 +397,58 @@ func (m *Model) layout() {
 	m.refreshPage()
 }
 
+// headerPart is one source in the header: its label (mark, name, state)
+// always shows; its detail (cause, since when, partial view) is cut to
+// share the width, so a long error never hides the other sources.
+type headerPart struct {
+	label, detail      string
+	style, detailStyle lipgloss.Style
+	failing            bool // detail is the cause of a failure
+}
+
+func countParts(parts []headerPart, failing bool) int {
+	n := 0
+	for _, p := range parts {
+		if p.failing == failing && p.detail != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// sourceParts describes every source's health for the header and help.
+func (m *Model) sourceParts() []headerPart {
+	var parts []headerPart
+	for _, h := range m.cfg.Store.Health() {
+		st := h.State(m.now, m.cfg.Refresh)
+		p := headerPart{style: m.goodStyle, label: fmt.Sprintf(" ● %s %s", h.Source, st)}
+		switch st {
+		case sources.HealthDown, sources.HealthDegraded:
+			p.style, p.label = m.badStyle, fmt.Sprintf(" ✖ %s %s", h.Source, st)
+		case sources.HealthStale, sources.HealthUnknown:
+			p.style, p.label = m.warnStyle, fmt.Sprintf(" ◌ %s %s", h.Source, st)
+		}
+		p.detailStyle = p.style
+		switch {
+		case h.Err != nil:
+			p.detail, p.failing = fmt.Sprintf(" since %s: %s", format.Ago(m.now, h.ErrSince), h.Err), true
+		case st != sources.HealthOK && !h.LastOK.IsZero():
+			// Only a late source says when it last answered: a healthy
+			// one would redraw "Ns ago" every second for nothing.
+			p.detail = " " + format.Ago(m.now, h.LastOK)
+		case h.Partial != nil:
+			p.detail, p.detailStyle = " ◐ partial: "+h.Partial.Error(), m.warnStyle
+		}
+		// A multi-line error (a quoted error page) must not break the frame.
+		p.detail = strings.Join(strings.Fields(p.detail), " ")
+		if p.detail != "" {
+			p.detail = " " + p.detail
+		}
+		parts = append(parts, p)
+	}
+	return parts
+}
+
 // renderHeader builds the top line: sources with health, totals.
 func (m *Model) renderHeader() {
 	if m.width <= 0 {
@@ -404,33 +456,53 @@ func (m *Model) renderHeader() {
 	}
 	var b strings.Builder
 	b.WriteString(m.headerStyle.Render(" perch "))
-	for _, h := range m.cfg.Store.Health() {
-		st := h.State(m.now, m.cfg.Refresh)
-		style, mark := m.goodStyle, "●"
-		switch st {
-		case sources.HealthDown, sources.HealthDegraded:
-			style, mark = m.badStyle, "✖"
-		case sources.HealthStale, sources.HealthUnknown:
-			style, mark = m.warnStyle, "◌"
-		}
-		txt := fmt.Sprintf(" %s %s %s", mark, h.Source, st)
-		if h.Err != nil {
-			txt += fmt.Sprintf(" since %s: %s", format.Ago(m.now, h.ErrSince), h.Err)
-		} else if st != sources.HealthOK && !h.LastOK.IsZero() {
-			// Only a late source says when it last answered: a healthy
-			// one would redraw "Ns ago" every second for nothing.
-			txt += " " + format.Ago(m.now, h.LastOK)
-		}
-		b.WriteString(style.Render(txt))
-		if h.Partial != nil && h.Err == nil {
-			b.WriteString(m.warnStyle.Render(" ◐ partial: " + h.Partial.Error()))
-		}
-	}
-	if len(m.cfg.Store.Health()) == 0 {
-		b.WriteString(m.warnStyle.Render(" ◌ waiting for " + sourceNames(m.cfg.Sources)))
-	}
 	right := m.footerStyle.Render(fmt.Sprintf("%d workloads  %s/h  %s/day  %s ",
 		m.rowCount, format.Money(m.totalCost), format.Money(m.totalCost*24), m.now.Format("15:04:05")))
+	parts := m.sourceParts()
+	fixed := ansi.StringWidth(b.String())
+	labels, causes, notes := 0, 0, 0
+	for _, p := range parts {
+		labels += ansi.StringWidth(p.label)
+		if p.failing {
+			causes += ansi.StringWidth(p.detail)
+		} else {
+			notes += ansi.StringWidth(p.detail)
+		}
+	}
+	// Priority when the line is short: every source's name and state, then
+	// what is failing and why, then the totals, then notes (partial views,
+	// ages); each kind is cut to an equal share per source.
+	room := m.width - fixed - ansi.StringWidth(right) - 1
+	if labels+causes > room {
+		right, room = "", m.width-fixed
+	}
+	causeShare, noteShare := -1, -1
+	if n := countParts(parts, true); labels+causes > room && n > 0 {
+		causeShare = max(room-labels, 0) / n
+	}
+	if n := countParts(parts, false); labels+causes+notes > room && n > 0 {
+		noteShare = max(room-labels-causes, 0) / n
+	}
+	for _, p := range parts {
+		b.WriteString(p.style.Render(p.label))
+		share := noteShare
+		if p.failing {
+			share = causeShare
+		}
+		d := p.detail
+		if share >= 0 && ansi.StringWidth(d) > share {
+			d = ""
+			if share > 1 {
+				d = ansi.Truncate(p.detail, share, "…")
+			}
+		}
+		if d != "" {
+			b.WriteString(p.detailStyle.Render(d))
+		}
+	}
+	if len(parts) == 0 {
+		b.WriteString(m.warnStyle.Render(" ◌ waiting for " + sourceNames(m.cfg.Sources)))
+	}
 	gap := m.width - ansi.StringWidth(b.String()) - ansi.StringWidth(right)
 	line := b.String()
 	if gap >= 1 {
@@ -492,7 +564,16 @@ func (m *Model) helpView() string {
 	groups = append(groups, m.traceList.KeyMap.FullHelp()...)
 	groups = append(groups, m.waterfall.KeyMap.FullHelp()...)
 	// Groups side by side as far as the width allows, then the next row.
-	lines := []string{m.headerStyle.Render(" Keys"), ""}
+	var lines []string
+	if parts := m.sourceParts(); len(parts) > 0 {
+		// The header cuts long causes to fit every source; here they are whole.
+		lines = append(lines, m.headerStyle.Render(" Sources"))
+		for _, p := range parts {
+			lines = append(lines, lipgloss.NewStyle().Width(m.width).Render(p.style.Render(p.label)+p.detailStyle.Render(p.detail)))
+		}
+		lines = append(lines, "")
+	}
+	lines = append(lines, m.headerStyle.Render(" Keys"), "")
 	perRow := max(1, m.width/38)
 	for i := 0; i < len(groups); i += perRow {
 		lines = append(lines, m.help.FullHelpView(groups[i:min(i+perRow, len(groups))]), "")
