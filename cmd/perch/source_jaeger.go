@@ -13,7 +13,8 @@ func init() { registry["jaeger"] = buildJaeger }
 // buildJaeger turns a "type: jaeger" entry into the source. Settings are
 // jaeger.Config's yaml keys: url, bearer_token, token_file, tls (ca_file,
 // cert_file, key_file, server_name, insecure_skip_verify), timeout,
-// cluster, api (auto, v1, v3), search_depth, refresh, list_services.
+// cluster, api (auto, v1, v3), search_depth, refresh, list_services,
+// max_spans.
 func buildJaeger(src config.Source, cfg config.Config) (sources.Source, error) {
 	var jc jaeger.Config
 	if err := src.Decode(&jc); err != nil {
@@ -31,7 +32,7 @@ func buildJaeger(src config.Source, cfg config.Config) (sources.Source, error) {
 // the file:line of the message.
 func jaegerSettingOf(err error) string {
 	msg := err.Error()
-	for _, key := range []string{"tls.ca_file", "tls.cert_file", "search_depth", "bearer_token", "token_file", "timeout", "refresh", "url", "api"} {
+	for _, key := range []string{"tls.ca_file", "tls.cert_file", "search_depth", "max_spans", "bearer_token", "token_file", "timeout", "refresh", "url", "api"} {
 		if strings.Contains(msg, key) {
 			return key
 		}
