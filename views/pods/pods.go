@@ -28,7 +28,7 @@ type Data struct {
 	All    bool
 	Pods   []sources.Pod
 	Events []sources.Event
-	Now      time.Time
+	Now    time.Time
 	// Loading is set while the first answer is outstanding.
 	Loading bool
 	// Err is the pods request's failure; EventsErr the events request's.
