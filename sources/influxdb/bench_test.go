@@ -53,6 +53,8 @@ func amplify(t testing.TB, body string, copies int) string {
 		}
 	}
 	w.Flush()
+	// The reader skips empty lines; a real answer ends with one.
+	b.WriteString("\n")
 	return b.String()
 }
 

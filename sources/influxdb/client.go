@@ -35,7 +35,7 @@ func newHTTPClient(c Config) (*http.Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 	}
 	return &http.Client{Transport: &authTransport{
-		base:      base,
+		base:      guardCredentials(c, base),
 		token:     c.Token,
 		tokenFile: c.TokenFile,
 		maxBody:   DefaultMaxBodyBytes,
@@ -120,18 +120,37 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A login page or some other API: the CSV reader would read it as
 		// an empty result and the dashboard would say "no data".
 		resp.Body.Close()
-		return nil, fmt.Errorf("unexpected %s response to a Flux query (is the URL an InfluxDB server, not a proxy or UI?)", ct)
+		return nil, fmt.Errorf("%w: unexpected %s response to a Flux query (is the URL an InfluxDB server, not a proxy or UI?)", errNotFlux, ct)
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: t.maxBody}
+	// The client library asks for gzip and inflates the body itself, past
+	// this transport: a compressed stream that stops early fails in gzip,
+	// so only identity-encoded answers need the end-of-answer check.
+	enc := resp.Header.Get("Content-Encoding")
+	resp.Body = &limitedBody{rc: resp.Body, left: t.maxBody,
+		flux: resp.StatusCode == http.StatusOK && req.Method == http.MethodPost && (enc == "" || strings.EqualFold(enc, "identity"))}
 	return resp, nil
 }
+
+// errNotFlux is a 200 answer to a query that is not annotated CSV.
+var errNotFlux = errors.New("not a Flux answer")
 
 // errBodyTooLarge is returned when a response exceeds the byte cap.
 var errBodyTooLarge = errors.New("response body exceeds 64 MiB (too many series: narrow the query or lower max_series)")
 
+// errTruncated is returned at the end of a Flux answer that stops in the
+// middle: InfluxDB ends every answer (an empty one too) with an empty
+// line, so one that does not was cut short on the way, and the rows it
+// holds would read as a complete but smaller result.
+var errTruncated = errors.New("the answer ends in the middle of a table (cut short by the server or a proxy)")
+
+// limitedBody bounds a body and, for Flux answers, checks that it ends
+// with the empty line every complete answer ends with.
 type limitedBody struct {
 	rc   io.ReadCloser
 	left int64
+	flux bool
+	read int64
+	tail [4]byte // the last bytes read
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
@@ -143,62 +162,35 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	}
 	n, err := l.rc.Read(p)
 	l.left -= int64(n)
+	if l.flux {
+		l.remember(p[:n])
+		if err == io.EOF && l.read > 0 && !endsWithEmptyLine(l.tail[len(l.tail)-int(min(l.read, int64(len(l.tail)))):]) {
+			err = errTruncated
+		}
+	}
 	return n, err
 }
 
+func (l *limitedBody) remember(b []byte) {
+	l.read += int64(len(b))
+	if len(b) >= len(l.tail) {
+		copy(l.tail[:], b[len(b)-len(l.tail):])
+		return
+	}
+	copy(l.tail[:], l.tail[len(b):])
+	copy(l.tail[len(l.tail)-len(b):], b)
+}
+
+// endsWithEmptyLine: the text ends with a line break that follows
+// another one (or is only a line break): "\r\n\r\n", "\n\n", "\r\n".
+func endsWithEmptyLine(tail []byte) bool {
+	s := string(tail)
+	s, ok := strings.CutSuffix(s, "\n")
+	if !ok {
+		return false
+	}
+	s = strings.TrimSuffix(s, "\r")
+	return s == "" || strings.HasSuffix(s, "\n")
+}
+
 func (l *limitedBody) Close() error { return l.rc.Close() }
-
-// redactor removes secrets from error text (defence in depth: tokens only
-// travel in headers, which never reach an error).
-type redactor []string
-
-func newRedactor(c Config) redactor {
-	var r redactor
-	add := func(s string) {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			return
-		}
-		r = append(r, s)
-		// 1.8's "user:password": the password alone is a secret too.
-		if _, pass, ok := strings.Cut(s, ":"); ok && len(pass) >= 4 {
-			r = append(r, pass)
-		}
-	}
-	add(c.Token)
-	if c.TokenFile != "" {
-		if b, err := os.ReadFile(c.TokenFile); err == nil {
-			add(string(b))
-		}
-	}
-	return r
-}
-
-func (r redactor) string(s string) string {
-	for _, secret := range r {
-		s = strings.ReplaceAll(s, secret, "<redacted>")
-	}
-	return s
-}
-
-// wrap returns err with every secret replaced. errors.Is still sees the
-// original chain; Unwrap does not expose it (its text holds the secret).
-func (r redactor) wrap(err error) error {
-	if err == nil || len(r) == 0 {
-		return err
-	}
-	msg := err.Error()
-	clean := r.string(msg)
-	if clean == msg {
-		return err
-	}
-	return &redactedError{msg: clean, err: err}
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string        { return e.msg }
-func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }

@@ -5,8 +5,11 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
@@ -39,22 +42,73 @@ type QueryError struct {
 	Err   error
 }
 
-// Error names the query and, when the query itself may be at fault (the
-// server rejected it, or it ran too long), shows its Flux.
+// Error leads with a short cause (so a narrow header still shows it),
+// names the query and, when the query itself may be at fault (the server
+// rejected it, or it ran too long), shows its Flux.
 func (e *QueryError) Error() string {
-	if errors.Is(e.Err, ErrQuery) || errors.Is(e.Err, ErrTimeout) {
-		return fmt.Sprintf("query %s: %v [Flux: %s]", e.Name, e.Err, abbreviate(oneLine(e.Query), 600))
+	detail := e.Err.Error()
+	prefix := ""
+	if c := cause(e.Err); c != "" {
+		prefix = c + ": "
+		// "HTTP 401: query x: Unauthorized: …", not "HTTP 401: query x: HTTP 401 Unauthorized: …".
+		if rest, ok := strings.CutPrefix(detail, c); ok && (rest == "" || strings.HasPrefix(rest, ": ") || strings.HasPrefix(rest, " ")) {
+			detail = strings.TrimLeft(rest, ": ")
+		}
 	}
-	return fmt.Sprintf("query %s: %v", e.Name, e.Err)
+	head := prefix + "query " + e.Name
+	if detail != "" {
+		head += ": " + detail
+	}
+	if errors.Is(e.Err, ErrQuery) || errors.Is(e.Err, ErrTimeout) {
+		return fmt.Sprintf("%s [Flux: %s]", head, abbreviate(oneLine(e.Query), 600))
+	}
+	return head
+}
+
+// cause is a short name for what went wrong ("connection refused",
+// "timed out after 2s", "HTTP 503"), or "" when the error's own text is
+// short enough.
+func cause(err error) string {
+	var se *serverError
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrTimeout) && errors.As(err, &se):
+		c, _, _ := strings.Cut(se.msg, ": ")
+		return c
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, errTruncated):
+		return "answer cut short"
+	case errors.Is(err, errNotFlux):
+		return "not a Flux answer"
+	case errors.Is(err, errMalformed):
+		return "malformed answer"
+	case errors.Is(err, errBodyTooLarge):
+		return "response body exceeds 64 MiB"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected EOF"
+	case errors.As(err, &se) && se.status >= 300:
+		return fmt.Sprintf("HTTP %d", se.status)
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	}
+	return ""
 }
 
 func (e *QueryError) Unwrap() error { return e.Err }
 
+// errMalformed is an answer the CSV reader could not parse (cut in the
+// middle of a row, or not Flux at all).
+var errMalformed = errors.New("malformed answer")
+
 // serverError carries the server's message and a classification.
 type serverError struct {
-	msg  string
-	kind error // one of the sentinels, or nil
-	err  error
+	msg    string
+	kind   error // one of the sentinels, or nil
+	status int   // the HTTP status, 0 when none applies
+	err    error
 }
 
 func (e *serverError) Error() string { return e.msg }
@@ -71,8 +125,12 @@ func describe(ctx context.Context, err error, bucket string, timeout time.Durati
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)) {
-		return &serverError{msg: fmt.Sprintf("timed out after %s (raise timeout, or narrow window/inventory)", timeout), kind: ErrTimeout, err: err}
+	// The transport's response-header timeout is the same timeout: it must
+	// not be worded differently when it fires a moment before the context.
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)) ||
+		errors.As(err, &ne) && ne.Timeout() {
+		return &serverError{msg: fmt.Sprintf("timed out after %s: raise timeout, or narrow window/inventory", timeout), kind: ErrTimeout, err: err}
 	}
 	var he *http2.Error
 	if !errors.As(err, &he) || he.StatusCode == 0 {
@@ -95,14 +153,27 @@ func describeInBand(err error, bucket string) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, errBodyTooLarge) {
-		return err
+	if errors.Is(err, errBodyTooLarge) || errors.Is(err, errTruncated) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return err // the transport's or perch's words, not the server's
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "parsing error") {
+		// The client could not read the CSV: not the server's words.
+		return &serverError{msg: "malformed answer: " + msg, kind: errMalformed, err: err}
 	}
 	return classify(err.Error(), http.StatusOK, bucket, err)
 }
 
 // classify maps a status and the server's message to a clear error.
 func classify(msg string, status int, bucket string, err error) error {
+	se := classifyStatus(msg, status, bucket, err)
+	se.status = status
+	return se
+}
+
+func classifyStatus(msg string, status int, bucket string, err error) *serverError {
+	// One line: error pages (and gateways quoting the request) span many,
+	// and the error is shown in a one-line header.
+	msg = oneLine(msg)
 	lower := strings.ToLower(msg)
 	notFound := strings.Contains(lower, "could not find bucket") || strings.Contains(lower, "bucket not found") ||
 		strings.Contains(lower, "database not found") || strings.Contains(lower, "no database") || (status == http.StatusNotFound && strings.Contains(lower, "bucket"))

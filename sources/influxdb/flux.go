@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Flux text helpers. Everything perch sends stays inside Flux 0.65 (the
@@ -102,9 +103,13 @@ func substitute(q string, vars map[string]string) string {
 // oneLine collapses whitespace so a query reads well inside an error.
 func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
 
+// abbreviate cuts s to at most n bytes, on a rune boundary.
 func abbreviate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -93,6 +93,13 @@ const (
 	yCW       = "cloudwatch"
 )
 
+// Family names: one query each per round, named in errors.
+const (
+	famLatency    = "invocations latency"
+	famTraffic    = "invocations traffic"
+	famCloudWatch = "cloudwatch lambda"
+)
+
 // query is one planned Flux query.
 type query struct {
 	name     string // family name, or "override <metric>"

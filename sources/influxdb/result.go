@@ -34,7 +34,16 @@ func collect(res *api.QueryTableResult, maxRows int) (rows []row, truncated bool
 	if res == nil {
 		return nil, false, nil
 	}
-	defer res.Close()
+	defer func() {
+		if truncated {
+			// Close the body itself: the library's Close first reads the
+			// rest of the answer, which for a capped huge answer means up to
+			// the 64 MiB body cap more, and usually the timeout.
+			_ = res.Closer.Close()
+			return
+		}
+		_ = res.Close()
+	}()
 	for res.Next() {
 		if len(rows) >= maxRows {
 			return rows, true, nil

@@ -218,13 +218,16 @@ func (s *Source) Poll(ctx context.Context) sources.Update {
 		}
 	}
 	if ok == 0 {
-		u.Err = s.red.wrap(fmt.Errorf("%s: %w", s.label(), errors.Join(hard...)))
+		u.Err = s.red.wrap(&failedError{label: s.label(), errs: hard})
 		return u
 	}
 	a := s.newAssembly(now)
 	for i, r := range results {
 		if r.err == nil {
 			a.add(plan[i], r.rows)
+		}
+		if r.err != nil || r.truncated {
+			a.incomplete[plan[i].name] = true
 		}
 	}
 	u.Workloads, u.Samples = a.finish()
@@ -246,6 +249,23 @@ func (s *Source) Poll(ctx context.Context) sources.Update {
 	u.Complete = true
 	return u
 }
+
+// failedError is a round whose every query failed; one line, as the
+// header shows it.
+type failedError struct {
+	label string
+	errs  []error
+}
+
+func (e *failedError) Error() string {
+	parts := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		parts[i] = err.Error()
+	}
+	return e.label + ": " + strings.Join(parts, "; ")
+}
+
+func (e *failedError) Unwrap() []error { return e.errs }
 
 // partialError is a round that delivered data despite failures.
 type partialError struct {
@@ -338,10 +358,10 @@ func (s *Source) plan(active []string, w window) []query {
 		switch p {
 		case PresetInvocations:
 			out = append(out,
-				query{name: "invocations latency", flux: invocationsLatency(s.cfg.Bucket, w, skip), preset: p},
-				query{name: "invocations traffic", flux: invocationsTraffic(s.cfg.Bucket, w), preset: p})
+				query{name: famLatency, flux: invocationsLatency(s.cfg.Bucket, w, skip), preset: p},
+				query{name: famTraffic, flux: invocationsTraffic(s.cfg.Bucket, w), preset: p})
 		case PresetCloudWatchLambda:
-			out = append(out, query{name: "cloudwatch lambda", flux: cloudWatchLambda(s.cfg.Bucket, w), preset: p})
+			out = append(out, query{name: famCloudWatch, flux: cloudWatchLambda(s.cfg.Bucket, w), preset: p})
 		}
 	}
 	keys := make([]string, 0, len(s.cfg.Overrides))
@@ -410,6 +430,7 @@ type invStats struct {
 	mean           float64
 	hasMean        bool
 	count          float64
+	hasCount       bool
 	failed, cold   float64
 	// hasStatus and hasCold: the function writes those fields at all
 	// (zero failures is then 0, not unknown).
@@ -451,23 +472,30 @@ func (a *acc) set(m sources.Metric, v float64, prio int) {
 }
 
 type assembly struct {
-	s     *Source
-	now   time.Time
-	inv   map[sources.WorkloadID]*invStats
-	cw    map[sources.WorkloadID]*cwEntry
-	over  map[sources.WorkloadID]map[sources.Metric]cwPoint
-	ovW   map[sources.WorkloadID]sources.Workload
-	known map[sources.WorkloadID]known
+	s   *Source
+	now time.Time
+	// incomplete holds the families that failed or were cut at
+	// max_series this round. A value whose absence would read as zero
+	// (no count row: no traffic) or that combines families (cost) is
+	// not derived from an incomplete family: the store keeps the last
+	// good one, marked stale, instead of showing a made-up zero.
+	incomplete map[string]bool
+	inv        map[sources.WorkloadID]*invStats
+	cw         map[sources.WorkloadID]*cwEntry
+	over       map[sources.WorkloadID]map[sources.Metric]cwPoint
+	ovW        map[sources.WorkloadID]sources.Workload
+	known      map[sources.WorkloadID]known
 }
 
 func (s *Source) newAssembly(now time.Time) *assembly {
 	return &assembly{
 		s: s, now: now,
-		inv:   map[sources.WorkloadID]*invStats{},
-		cw:    map[sources.WorkloadID]*cwEntry{},
-		over:  map[sources.WorkloadID]map[sources.Metric]cwPoint{},
-		ovW:   map[sources.WorkloadID]sources.Workload{},
-		known: map[sources.WorkloadID]known{},
+		incomplete: map[string]bool{},
+		inv:        map[sources.WorkloadID]*invStats{},
+		cw:         map[sources.WorkloadID]*cwEntry{},
+		over:       map[sources.WorkloadID]map[sources.Metric]cwPoint{},
+		ovW:        map[sources.WorkloadID]sources.Workload{},
+		known:      map[sources.WorkloadID]known{},
 	}
 }
 
@@ -557,6 +585,7 @@ func (a *assembly) addInvocation(r row) {
 	case yCount:
 		if isNum {
 			st.count += v
+			st.hasCount = true
 		}
 	case yFailed:
 		if isNum {
@@ -629,6 +658,7 @@ func (a *assembly) finish() ([]sources.Workload, []sources.Sample) {
 	cfg := a.s.cfg
 	// CloudWatch first: the per-invocation data wins where both have a column.
 	period := cfg.CloudWatchPeriod.Seconds()
+	cwComplete := !a.incomplete[famCloudWatch]
 	for id, e := range a.cw {
 		fields := e.fields
 		x := get(id, sources.Workload{ID: id, Kind: sources.Function, Platform: sources.Lambda})
@@ -645,14 +675,19 @@ func (a *assembly) finish() ([]sources.Workload, []sources.Sample) {
 		inv, hasInv := fresh(cwInvocations)
 		errs, _ := fresh(cwErrors)
 		thr, _ := fresh(cwThrottles)
-		x.set(sources.RequestRate, inv/period, prioCloudWatch)
+		// No recent invocations_sum means an idle function, unless the
+		// answer was incomplete.
+		idle := (!hasInv || inv == 0) && (hasInv || cwComplete)
+		if hasInv || cwComplete {
+			x.set(sources.RequestRate, inv/period, prioCloudWatch)
+		}
 		if inv+thr > 0 {
 			// Throttled requests were refused: they count as failed ones.
 			x.set(sources.ErrorRatio, (errs+thr)/(inv+thr), prioCloudWatch)
 		}
 		if v, ok := fresh(cwConcurrent); ok {
 			x.set(sources.Concurrency, v, prioCloudWatch)
-		} else if !hasInv || inv == 0 {
+		} else if idle {
 			x.set(sources.Concurrency, 0, prioCloudWatch)
 		}
 		for i, f := range []string{cwDurationP50, cwDurationP95, cwDurationP99} {
@@ -665,7 +700,7 @@ func (a *assembly) finish() ([]sources.Workload, []sources.Sample) {
 		}
 		if v, ok := fresh(cwInitCount); ok {
 			x.set(sources.ColdStarts, v/period*60, prioCloudWatch)
-		} else if !hasInv || inv == 0 {
+		} else if idle {
 			x.set(sources.ColdStarts, 0, prioCloudWatch)
 		}
 		if p, ok := fields[cwMemory]; ok && p.v > 0 && prioCloudWatch >= x.memP {
@@ -673,6 +708,7 @@ func (a *assembly) finish() ([]sources.Workload, []sources.Sample) {
 		}
 	}
 	winSec := cfg.Window.Seconds()
+	latComplete, trafComplete := !a.incomplete[famLatency], !a.incomplete[famTraffic]
 	for id, st := range a.inv {
 		x := accs[id]
 		if x == nil {
@@ -687,27 +723,32 @@ func (a *assembly) finish() ([]sources.Workload, []sources.Sample) {
 		x.known.platform = st.platform
 		x.known.invNsTag = st.nsTag
 		x.known.hasStatus, x.known.hasCold = st.hasStatus, st.hasCold
-		rps := st.count / winSec
-		x.set(sources.RequestRate, rps, prioInvocations)
-		if st.count > 0 {
-			for i := range 3 {
-				if st.hasQ[i] {
-					x.set(sources.LatencyP50+sources.Metric(i), st.q[i]/1000, prioInvocations)
-				}
+		for i := range 3 {
+			if st.hasQ[i] && st.count > 0 {
+				x.set(sources.LatencyP50+sources.Metric(i), st.q[i]/1000, prioInvocations)
 			}
-			if st.hasMean {
-				x.avgDur, x.durP = st.mean/1000, prioInvocations
-				// Little's law: requests in flight = arrival rate × time in system.
-				x.set(sources.Concurrency, rps*st.mean/1000, prioInvocations)
-			}
-		} else {
-			x.set(sources.Concurrency, 0, prioInvocations)
 		}
-		if st.hasStatus && st.count > 0 {
-			// Every point is one invocation with all its fields.
+		// No count row means no invocations in the window, unless the
+		// latency family failed or was cut: then the traffic is unknown.
+		knownCount := st.hasCount || latComplete
+		rps := st.count / winSec
+		if knownCount {
+			x.set(sources.RequestRate, rps, prioInvocations)
+			if st.count == 0 {
+				x.set(sources.Concurrency, 0, prioInvocations)
+			}
+		}
+		if st.count > 0 && st.hasMean {
+			x.avgDur, x.durP = st.mean/1000, prioInvocations
+			// Little's law: requests in flight = arrival rate × time in system.
+			x.set(sources.Concurrency, rps*st.mean/1000, prioInvocations)
+		}
+		if st.hasStatus && st.count > 0 && trafComplete {
+			// Every point is one invocation with all its fields; no failed
+			// row means none failed, so the traffic family must be whole.
 			x.set(sources.ErrorRatio, min(st.failed/st.count, 1), prioInvocations)
 		}
-		if st.hasCold || st.count == 0 {
+		if trafComplete && (st.hasCold || (st.count == 0 && knownCount)) {
 			x.set(sources.ColdStarts, st.cold/(winSec/60), prioInvocations)
 		}
 		if st.hasMem && prioInvocations >= x.memP {
@@ -721,6 +762,32 @@ func (a *assembly) finish() ([]sources.Workload, []sources.Sample) {
 		}
 		for m, p := range mm {
 			x.set(m, p.v, prioOverride)
+		}
+	}
+	// A function the per-invocation data covers (this round or the last)
+	// keeps its last values for the columns of a failed invocations
+	// family: CloudWatch's lower-priority ones would replace them with
+	// another measure, or with the zero of an idle function.
+	if !latComplete || !trafComplete {
+		a.s.mu.Lock()
+		prev := a.s.known
+		a.s.mu.Unlock()
+		var drop []sources.Metric
+		if !latComplete {
+			drop = append(drop, sources.RequestRate, sources.LatencyP50, sources.LatencyP95, sources.LatencyP99, sources.Concurrency, sources.ErrorRatio)
+		}
+		if !trafComplete {
+			drop = append(drop, sources.ErrorRatio, sources.ColdStarts)
+		}
+		for id, x := range accs {
+			if x.known.presets&fromInvocations == 0 && prev[id].presets&fromInvocations == 0 {
+				continue
+			}
+			for _, m := range drop {
+				if x.prio[m] < prioInvocations {
+					x.prio[m] = 0
+				}
+			}
 		}
 	}
 
@@ -752,9 +819,13 @@ func (a *assembly) finish() ([]sources.Workload, []sources.Sample) {
 
 // cost fills CostRate for Lambda functions (billed per request and
 // GB-second) unless an override supplied it. Other platforms bill by
-// instance, which per-invocation data does not show.
+// instance, which per-invocation data does not show. A round with an
+// incomplete family computes no cost: its rate, duration and memory may
+// come from different families than the last good round's, and a cost
+// made of some of them would jump (to the request fee alone when the
+// duration is missing); the last good cost stays, marked stale.
 func (a *assembly) cost(x *acc) {
-	if x.prio[sources.CostRate] > 0 || x.w.Platform != sources.Lambda || x.prio[sources.RequestRate] == 0 {
+	if x.prio[sources.CostRate] > 0 || x.w.Platform != sources.Lambda || x.prio[sources.RequestRate] == 0 || len(a.incomplete) > 0 {
 		return
 	}
 	dur := x.avgDur

@@ -575,7 +575,7 @@ func TestOverrideReplacesColumn(t *testing.T) {
 			writeCSV(w, "#datatype,string,long,dateTime:RFC3339,string,string,double\n#group,false,false,false,true,true,false\n#default,o,,,,,\n"+
 				",result,table,_time,function,namespace,_value\n"+
 				",,0,"+rec.Now.Add(-time.Minute).Format(time.RFC3339)+",auth-token,us-east-1,0.5\n"+
-				",,0,"+rec.Now.Format(time.RFC3339)+",auth-token,us-east-1,0.25\n")
+				",,0,"+rec.Now.Format(time.RFC3339)+",auth-token,us-east-1,0.25\n\n")
 			return
 		}
 		routeFixtures(t, w, q)

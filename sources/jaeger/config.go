@@ -18,6 +18,9 @@ const (
 	MaxLimit            = 500
 	DefaultWindow       = 15 * time.Minute
 	DefaultMaxBodyBytes = 64 << 20
+	// DefaultMaxSpans caps the spans of one answer: a search's
+	// search_depth traces (200 traces of 250 spans), or one trace.
+	DefaultMaxSpans = 50_000
 )
 
 // API selects the query API generation.
@@ -62,6 +65,10 @@ type Config struct {
 	SearchDepth int `yaml:"search_depth"`
 	// Refresh is how often Run checks the server (default 30s).
 	Refresh time.Duration `yaml:"refresh"`
+	// MaxSpans caps the spans read from one answer (default 50,000);
+	// past it the answer is dropped with an error saying so, so memory
+	// stays bounded whatever the server sends.
+	MaxSpans int `yaml:"max_spans"`
 	// ListServices makes Run report every traced service as a workload.
 	// Off by default: with a metrics source the rows come from there, and
 	// Jaeger knows neither kinds nor platforms.
@@ -120,6 +127,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SearchDepth == 0 {
 		c.SearchDepth = DefaultSearchDepth
+	}
+	if c.MaxSpans < 0 {
+		return c, errors.New("jaeger: max_spans must not be negative")
+	}
+	if c.MaxSpans == 0 {
+		c.MaxSpans = DefaultMaxSpans
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

@@ -1,6 +1,7 @@
 package jaeger
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,8 +12,9 @@ import (
 	"github.com/perch-dev/perch/sources"
 )
 
-// FuzzDecode feeds arbitrary answers to the v1 and v3 decoders and the
-// error-message extractor: no panic, and whatever decodes is a sane trace.
+// FuzzDecode feeds arbitrary answers to the v1 and v3 decoders (whole and
+// streaming) and the error-message extractor: no panic, whatever decodes
+// is a sane trace, and the streaming decoders keep the span cap.
 func FuzzDecode(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
 	for _, file := range files {
@@ -35,6 +37,21 @@ func FuzzDecode(f *testing.F) {
 		if json.Unmarshal(data, &r3) == nil {
 			if trs, err := fromOTLP(r3.Result.ResourceSpans); err == nil {
 				checkTraces(t, trs)
+			}
+		}
+		// The streaming decoders: same checks, and the span cap holds.
+		var s1 v1Response
+		if decodeV1(json.NewDecoder(bytes.NewReader(data)), 50, &s1) == nil {
+			if trs, err := convertV1(s1.Data); err == nil {
+				checkTraces(t, trs)
+				checkSpanCap(t, trs, 50)
+			}
+		}
+		var s3 v3Response
+		if decodeV3(json.NewDecoder(bytes.NewReader(data)), 50, &s3) == nil {
+			if trs, err := fromOTLP(s3.Result.ResourceSpans); err == nil {
+				checkTraces(t, trs)
+				checkSpanCap(t, trs, 50)
 			}
 		}
 		msg := serverMessage(data)
@@ -69,5 +86,15 @@ func checkTraces(t *testing.T, trs []sources.Trace) {
 			}
 		}
 		_ = tr.HasError()
+	}
+}
+
+func checkSpanCap(t *testing.T, trs []sources.Trace, max int) {
+	n := 0
+	for _, tr := range trs {
+		n += len(tr.Spans)
+	}
+	if n > max {
+		t.Fatalf("%d spans decoded, cap %d", n, max)
 	}
 }

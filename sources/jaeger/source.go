@@ -26,12 +26,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/perch-dev/perch/sources"
@@ -91,6 +93,10 @@ func New(cfg Config) (*Source, error) {
 // Name is the source's name in perch.
 func (s *Source) Name() string { return s.cfg.Name }
 
+// Close releases idle connections (Run does when it returns): a keep-alive
+// connection otherwise lingers for the transport's idle timeout.
+func (s *Source) Close() { s.cl.http.CloseIdleConnections() }
+
 // Calls is the number of HTTP calls made so far.
 func (s *Source) Calls() int {
 	s.mu.Lock()
@@ -105,13 +111,51 @@ func (s *Source) get(ctx context.Context, path string, q url.Values, v any) erro
 	return s.cl.get(ctx, path, q, v)
 }
 
-// errorf prefixes errors with the source: "jaeger: ..." or, for a named
-// source, "jaeger prod: ...".
+// errorf prefixes errors with the source ("jaeger: ..." or, for a named
+// source, "jaeger prod: ...") and the short cause of the error among args
+// ("jaeger: connection refused: listing services: GET ..."), so a narrow
+// header still shows what went wrong.
 func (s *Source) errorf(format string, args ...any) error {
-	if s.cfg.Name == "jaeger" {
-		return fmt.Errorf("jaeger: "+format, args...)
+	prefix := "jaeger: "
+	if s.cfg.Name != "jaeger" {
+		prefix = "jaeger " + s.cfg.Name + ": "
 	}
-	return fmt.Errorf("jaeger %s: "+format, append([]any{s.cfg.Name}, args...)...)
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			if c := cause(err); c != "" {
+				prefix += c + ": "
+			}
+			break
+		}
+	}
+	return fmt.Errorf(prefix+format, args...)
+}
+
+// cause is a short name for what went wrong, or "".
+func cause(err error) string {
+	var to *timeoutError
+	var se *StatusError
+	var big *tooLargeError
+	var many *tooManySpansError
+	switch {
+	case errors.As(err, &to):
+		return to.Error()
+	case errors.As(err, &se):
+		return fmt.Sprintf("HTTP %d", se.Code)
+	case errors.As(err, &big):
+		return fmt.Sprintf("answer larger than %d MiB", big.max>>20)
+	case errors.As(err, &many):
+		return fmt.Sprintf("more than %d spans", many.max)
+	case errors.Is(err, errCutShort):
+		return "answer cut short"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected EOF"
+	}
+	return ""
 }
 
 // API returns the API generation in use ("v1" or "v3"), detecting it on
@@ -138,7 +182,7 @@ func (s *Source) detectAPI(ctx context.Context) (string, error) {
 	case err == nil:
 		api = APIV3
 	case errors.As(err, &se) && (se.Code == http.StatusNotFound || se.Code == http.StatusMethodNotAllowed || se.Code == http.StatusNotImplemented),
-		errors.Is(err, errNotJSON): // older Jaeger UIs answer unknown paths with index.html
+		errors.Is(err, errHTMLPage): // older Jaeger UIs answer unknown paths with index.html
 		api = APIV1
 	default:
 		return "", fmt.Errorf("detecting the API version: %w", err)
@@ -183,6 +227,7 @@ func (s *Source) CheckHealth(ctx context.Context) error {
 // workloads when ListServices is set); a failed one sends Err and retries
 // with capped exponential backoff and jitter. Run never closes out.
 func (s *Source) Run(ctx context.Context, out chan<- sources.Update) error {
+	defer s.Close()
 	fails := 0
 	for {
 		u := s.poll(ctx)

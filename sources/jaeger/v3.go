@@ -30,9 +30,11 @@ type otlpResourceSpans struct {
 	Resource struct {
 		Attributes []otlpKeyValue `json:"attributes"`
 	} `json:"resource"`
-	ScopeSpans []struct {
-		Spans []otlpSpan `json:"spans"`
-	} `json:"scopeSpans"`
+	ScopeSpans []otlpScopeSpans `json:"scopeSpans"`
+}
+
+type otlpScopeSpans struct {
+	Spans []otlpSpan `json:"spans"`
 }
 
 type otlpSpan struct {

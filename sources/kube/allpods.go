@@ -46,7 +46,7 @@ func (s *Source) AllPods(ctx context.Context) ([]sources.Pod, error) {
 		out = c.appendAllPods(out)
 	}
 	if len(errs) > 0 {
-		return out, &RoundError{Errs: errs, Partial: len(out) > 0}
+		return out, s.secrets.redact(&RoundError{Errs: errs, Partial: len(out) > 0})
 	}
 	return out, nil
 }

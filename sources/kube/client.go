@@ -15,6 +15,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/transport"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+
+	"github.com/perch-dev/perch/sources/secret"
 )
 
 // InClusterContext is the cluster name used when perch runs inside a pod
@@ -39,6 +41,9 @@ type clients struct {
 	watchListClient any
 	// health probes the API server (health.go); nil for fake clients.
 	health *connHealth
+	// secrets are the context's credentials, for redaction (secrets.go);
+	// nil for fake clients.
+	secrets *secret.Redactor
 }
 
 // kubeconfigFiles are the files kubectl would read, in precedence order.
@@ -174,6 +179,8 @@ func connect(c Config, raw *clientcmdapi.Config, rules *clientcmd.ClientConfigLo
 	rc = rest.CopyConfig(rc)
 	rc.QPS, rc.Burst = float32(c.QPS), c.Burst
 	rc.UserAgent = c.UserAgent
+	red := credentialRedactor(rc)
+	rc.WrapTransport = transport.Wrappers(guardCredentials(rc, red), rc.WrapTransport) // innermost (secrets.go)
 	rc.WrapTransport = transport.Wrappers(rc.WrapTransport, func(rt http.RoundTripper) http.RoundTripper {
 		return &readOnlyTransport{next: rt, counter: counter}
 	}, func(rt http.RoundTripper) http.RoundTripper {
@@ -202,6 +209,7 @@ func connect(c Config, raw *clientcmdapi.Config, rules *clientcmd.ClientConfigLo
 		cl.metrics = mc
 	}
 	cl.health = newConnHealth(versionProbe(cs.CoreV1().RESTClient()))
+	cl.secrets = red
 	return cl, nil
 }
 

@@ -76,6 +76,8 @@ type Source struct {
 
 	mu    sync.Mutex
 	slots []*slot // sorted by context name
+
+	secrets secretSet // every context's credentials, out of errors (secrets.go)
 }
 
 // slot is one context: connected (c set) or failing to connect (err set).
@@ -115,7 +117,7 @@ func New(cfg Config) (*Source, error) {
 	quietClientGo()
 	s := &Source{cfg: c}
 	s.resolveFn = s.resolveKubeconfig
-	s.connectFn = s.connectKubeconfig
+	s.connectFn = s.secrets.track(s.connectKubeconfig)
 	return s, nil
 }
 
@@ -207,7 +209,7 @@ func (s *Source) Run(ctx context.Context, out chan<- sources.Update) error {
 
 func (s *Source) send(ctx context.Context, out chan<- sources.Update, u sources.Update) bool {
 	select {
-	case out <- u:
+	case out <- s.secrets.update(u):
 		return true
 	case <-ctx.Done():
 		return false
@@ -343,7 +345,7 @@ func (s *Source) clusterOf(id sources.WorkloadID) (*cluster, error) {
 			if err == nil {
 				err = errors.New("not connected yet")
 			}
-			return nil, fmt.Errorf("kube: context %s: %w", id.Cluster, err)
+			return nil, s.secrets.redact(fmt.Errorf("kube: context %s: %w", id.Cluster, err))
 		}
 		return c, nil
 	}
@@ -388,7 +390,7 @@ func (s *Source) CheckHealth(ctx context.Context) error {
 		}
 	}
 	if len(errs) > 0 {
-		return &RoundError{Errs: errs}
+		return s.secrets.redact(&RoundError{Errs: errs})
 	}
 	return nil
 }
@@ -428,7 +430,7 @@ func (s *Source) Status() []ClusterStatus {
 		}
 		out = append(out, c.status())
 	}
-	return out
+	return s.secrets.statuses(out)
 }
 
 func (c *cluster) status() ClusterStatus {

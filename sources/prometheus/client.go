@@ -8,10 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/perch-dev/perch/sources/secret"
 )
 
 // newTransport builds the HTTP round tripper: TLS, auth, extra headers,
@@ -57,13 +58,20 @@ func newTransport(c Config) (http.RoundTripper, error) {
 		MaxIdleConnsPerHost:   c.MaxConcurrency,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	u, err := url.Parse(c.URL)
+	origin, err := secret.OriginOf(c.URL)
 	if err != nil {
 		return nil, errors.New("prometheus: url must be an absolute http:// or https:// URL")
 	}
+	// Credentials and the configured headers go to the configured server
+	// only: the Guard strips them off a redirect elsewhere (which the HTTP
+	// client follows, calling this transport again) and off a downgrade
+	// from https to http.
+	headers := make([]string, 0, len(c.Headers))
+	for k := range c.Headers {
+		headers = append(headers, k)
+	}
 	return &authTransport{
-		base:      base,
-		origin:    originOf(u),
+		base:      &secret.Guard{Base: base, Origin: origin, Headers: headers},
 		token:     c.BearerToken,
 		tokenFile: c.BearerTokenFile,
 		user:      c.Username,
@@ -77,8 +85,7 @@ func newTransport(c Config) (http.RoundTripper, error) {
 // to the configured server, refuses anything but reads of the query API,
 // and bounds the body.
 type authTransport struct {
-	base      http.RoundTripper
-	origin    string // scheme://host:port of the configured URL
+	base      http.RoundTripper // ends in a secret.Guard
 	token     string
 	tokenFile string
 	user      string
@@ -96,10 +103,8 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("prometheus: refusing %s %s: perch only reads", req.Method, req.URL.Path)
 	}
 	r := req.Clone(req.Context())
-	if t.sendsCredentials(r.URL) {
-		if err := t.authorize(r); err != nil {
-			return nil, err
-		}
+	if err := t.authorize(r); err != nil {
+		return nil, err
 	}
 	if r.Header.Get("User-Agent") == "" {
 		r.Header.Set("User-Agent", "perch")
@@ -110,27 +115,6 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &limitedBody{rc: resp.Body, left: t.maxBody, limit: t.maxBody}
 	return resp, nil
-}
-
-// sendsCredentials: credentials and the configured headers go to the
-// configured server only. A redirect elsewhere (which the HTTP client
-// follows, calling this transport again) gets neither, and neither does
-// a downgrade from https to http.
-func (t *authTransport) sendsCredentials(u *url.URL) bool {
-	o := originOf(u)
-	return o == t.origin || strings.HasPrefix(t.origin, "http://") && o == "https://"+strings.TrimPrefix(t.origin, "http://")
-}
-
-// originOf is scheme://host:port with the scheme's default port filled in.
-func originOf(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	return strings.ToLower(u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port))
 }
 
 // authorize sets the configured headers and credentials on r.

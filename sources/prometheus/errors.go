@@ -6,45 +6,26 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"strings"
 	"syscall"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/perch-dev/perch/sources/secret"
 )
 
 // timedOut words a deadline as the configured timeout; other errors are
-// returned as they are, but for the query of a URL they quote (see
-// withoutQuery).
+// returned as they are, but for the query of a URL they quote: perch's
+// own parameters there are PromQL, which QueryError shows anyway; after
+// a redirect the query is the server's (secret.StripURLQuery).
 func (s *Source) timedOut(err error) error {
-	err = withoutQuery(err)
+	err = secret.StripURLQuery(err)
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		return &timeoutError{after: s.cfg.Timeout, err: err}
 	}
 	return err
-}
-
-// withoutQuery drops the query string of the URL in a transport error
-// ("Post \"http://…?…\": stopped after 10 redirects"). perch's own
-// parameters there are PromQL, which QueryError shows anyway; after a
-// redirect the query is the server's, and a hostile or confused server
-// may have put the request's credentials in it.
-func withoutQuery(err error) error {
-	ue, ok := err.(*url.Error)
-	if !ok {
-		return err
-	}
-	u, perr := url.Parse(ue.URL)
-	if perr != nil {
-		return &url.Error{Op: ue.Op, URL: "(unparsable URL)", Err: ue.Err}
-	}
-	if u.RawQuery == "" && u.Fragment == "" && u.User == nil {
-		return err
-	}
-	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment, u.User = "", false, "", "", nil
-	return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
 }
 
 // QueryError is a failed query: which one, its PromQL, and the server's

@@ -40,7 +40,7 @@ func (s *Source) Range(ctx context.Context, rq sources.RangeQuery) ([]sources.Sa
 	r := v1.Range{Start: rq.Start, End: rq.End, Step: step}
 	active, err := s.presets(ctx, s.cfg.Clock())
 	if err != nil {
-		return nil, s.red.wrap(err)
+		return nil, s.red.Error(err)
 	}
 	f := filter{ns: rq.ID.Namespace, wl: rq.ID.Name}
 	if s.cfg.ClusterLabel != "" {
@@ -54,12 +54,12 @@ func (s *Source) Range(ctx context.Context, rq sources.RangeQuery) ([]sources.Sa
 		}
 		pts, err := s.rangePoints(ctx, "range "+metric, expr, r)
 		if err != nil {
-			return nil, s.red.wrap(err)
+			return nil, s.red.Error(err)
 		}
 		return toSamples(rq.ID, rq.Metric, pts), nil
 	}
 	out, err := s.rangeCost(ctx, active, rq.ID, f, r)
-	return out, s.red.wrap(err)
+	return out, s.red.Error(err)
 }
 
 // rangeExpr is the metric's expression for one workload: the override, or

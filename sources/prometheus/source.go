@@ -44,6 +44,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/perch-dev/perch/sources"
+	"github.com/perch-dev/perch/sources/secret"
 )
 
 // Interface checks.
@@ -77,7 +78,7 @@ type Source struct {
 	client api.Client   // URLs of the API endpoints
 	api    v1.API       // health checks, detection and range queries
 	http   *http.Client // instant queries, decoded as a stream (answer.go)
-	red    *redactor
+	red    *secret.Redactor
 
 	queries atomic.Int64 // HTTP API calls made, for tests and benchmarks
 
@@ -137,7 +138,7 @@ func (s *Source) CheckHealth(ctx context.Context) error {
 	s.queries.Add(1)
 	_, _, _, err := s.api.Query(ctx, "vector(1)", time.Time{}, v1.WithTimeout(serverTimeout(s.cfg.Timeout)))
 	if err != nil {
-		return s.red.wrap(leadWithCause(describe(s.timedOut(err)), "prometheus %s: health check", s.cfg.Name))
+		return s.red.Error(leadWithCause(describe(s.timedOut(err)), "prometheus %s: health check", s.cfg.Name))
 	}
 	return nil
 }
@@ -149,7 +150,7 @@ func (s *Source) Poll(ctx context.Context) sources.Update {
 	u := sources.Update{Source: s.cfg.Name, At: now}
 	active, err := s.presets(ctx, now)
 	if err != nil {
-		u.Err = s.red.wrap(err)
+		u.Err = s.red.Error(err)
 		return u
 	}
 	plan := s.plan(active)
@@ -182,15 +183,15 @@ func (s *Source) Poll(ctx context.Context) sources.Update {
 		}
 	}
 	if ok == 0 && len(plan) > 0 {
-		u.Err = s.red.wrap(errors.Join(hard...))
+		u.Err = s.red.Error(errors.Join(hard...))
 		return u
 	}
 	u.Workloads, u.Samples = s.assemble(plan, results, now)
 	switch {
 	case len(hard) > 0:
-		u.Err = s.red.wrap(errors.Join(append(hard, soft...)...))
+		u.Err = s.red.Error(errors.Join(append(hard, soft...)...))
 	case len(soft) > 0:
-		u.Err = s.red.wrap(&partialError{errs: soft})
+		u.Err = s.red.Error(&partialError{errs: soft})
 	}
 	u.Full = len(hard) == 0 && !truncated
 	u.Complete = true // every family of this round has been answered (or failed)

@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/perch-dev/perch/sources"
+	"github.com/perch-dev/perch/sources/secret"
 )
 
 // acceptHeader asks for the classic text format, which every exporter serves.
@@ -28,6 +29,7 @@ const acceptHeader = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 type Source struct {
 	cfg    Config
 	client *http.Client
+	red    *secret.Redactor // credentials out of errors (secrets.go)
 
 	mu sync.Mutex // one round at a time
 	w  *window
@@ -41,7 +43,8 @@ func New(cfg Config) (*Source, error) {
 	}
 	return &Source{
 		cfg:    cfg,
-		client: &http.Client{Timeout: cfg.Timeout},
+		client: newClient(cfg),
+		red:    newRedactor(cfg),
 		w:      newWindow(len(cfg.Targets), cfg.Window, cfg.MaxSeries),
 	}, nil
 }
@@ -101,6 +104,7 @@ func (s *Source) Poll(ctx context.Context) sources.Update {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			results[i], errs[i] = s.scrape(ctx, t)
+			errs[i] = s.red.Error(errs[i])
 		}()
 	}
 	wg.Wait()
