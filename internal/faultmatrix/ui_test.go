@@ -2,7 +2,9 @@ package faultmatrix
 
 import (
 	"context"
+	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,11 +29,19 @@ type uiLoop struct {
 	renders []time.Duration
 	gaps    []time.Duration // between consecutive frames: a blocked loop shows here
 	last    time.Time
-	// canary gaps: a goroutine doing nothing but tick; when it stalls too,
-	// the whole process stalled (GC, or a machine shared with builds),
+	// canary gaps: a goroutine that ticks with the frames and does what
+	// the UI does on a store change (read the rows), so it meets the same
+	// scheduling, GC assists and store lock; when it stalls too, the
+	// process stalled (GC, other matrices, a machine shared with builds),
 	// not the UI loop.
 	canary []time.Duration
-	done   chan struct{}
+	press  chan tea.KeyPressMsg // keys a test presses
+	// pressed: when the loop took the last key pressed by the test;
+	// frameAt: when the last frame was rendered.
+	pressed, frameAt time.Time
+	done             chan struct{}
+	width            int
+	height           int
 }
 
 const (
@@ -39,8 +49,8 @@ const (
 	keyEvery   = 100 * time.Millisecond
 )
 
-func runUI(ctx context.Context, m *tui.Model, width, height int) *uiLoop {
-	u := &uiLoop{done: make(chan struct{})}
+func runUI(ctx context.Context, m *tui.Model, width, height int, busy func()) *uiLoop {
+	u := &uiLoop{done: make(chan struct{}), press: make(chan tea.KeyPressMsg), width: width, height: height}
 	msgs := make(chan tea.Msg, 256)
 	var cmds sync.WaitGroup
 	var exec func(cmd tea.Cmd)
@@ -80,6 +90,7 @@ func runUI(ctx context.Context, m *tui.Model, width, height int) *uiLoop {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
+				busy()
 				now := time.Now()
 				u.record(&u.canary, now.Sub(last))
 				last = now
@@ -103,6 +114,11 @@ func runUI(ctx context.Context, m *tui.Model, width, height int) *uiLoop {
 				_, cmd := m.Update(msg)
 				u.record(&u.updates, time.Since(t0))
 				exec(cmd)
+			case k := <-u.press:
+				t0 := time.Now()
+				_, cmd := m.Update(k)
+				u.record(&u.keys, time.Since(t0))
+				exec(cmd)
 			case <-keys.C:
 				k := tea.KeyPressMsg{Code: tea.KeyDown}
 				if !down {
@@ -123,7 +139,7 @@ func runUI(ctx context.Context, m *tui.Model, width, height int) *uiLoop {
 				}
 				u.last = t0
 				u.renders = append(u.renders, d)
-				u.frame = ansi.Strip(f)
+				u.frame, u.frameAt = ansi.Strip(f), t0
 				u.mu.Unlock()
 			}
 		}
@@ -135,6 +151,44 @@ func (u *uiLoop) record(to *[]time.Duration, d time.Duration) {
 	u.mu.Lock()
 	*to = append(*to, d)
 	u.mu.Unlock()
+}
+
+// Press hands a key to the loop (as the terminal would) and returns once
+// the loop took it, or false when the loop has stopped.
+func (u *uiLoop) Press(k tea.KeyPressMsg) bool {
+	select {
+	case u.press <- k:
+		u.mu.Lock()
+		u.pressed = time.Now()
+		u.mu.Unlock()
+		return true
+	case <-u.done:
+		return false
+	}
+}
+
+// FreshFrame is the last frame and whether it was rendered after the last
+// key the test pressed took effect (Update runs before the next render).
+func (u *uiLoop) FreshFrame() (string, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.frame, u.frameAt.After(u.pressed)
+}
+
+// BadShape describes how frame differs from the loop's size (every line
+// exactly width cells, height lines), or "" when it fits: an error text
+// with a line break in the header would push the whole page down.
+func (u *uiLoop) BadShape(frame string) string {
+	lines := strings.Split(frame, "\n")
+	if len(lines) != u.height {
+		return fmt.Sprintf("%d lines, want %d", len(lines), u.height)
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w != u.width {
+			return fmt.Sprintf("line %d is %d cells wide, want %d", i+1, w, u.width)
+		}
+	}
+	return ""
 }
 
 // Frame is the last rendered frame without colours.
