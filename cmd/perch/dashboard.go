@@ -50,6 +50,8 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	st := store.New()
 	st.KeepHistory(tui.HistoryMetrics()...)
 	st.SetStaleAfter(3 * cfg.Refresh)
+	tuneMemory(e.getenv)
+	releaseAfterFirstRounds(ctx, st, len(srcs))
 	var wg sync.WaitGroup
 	for _, s := range srcs {
 		wg.Add(1)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/perch-dev/perch/config"
 	"github.com/perch-dev/perch/serve"
+	"github.com/perch-dev/perch/store"
+	"github.com/perch-dev/perch/tui"
 )
 
 // runServe is `perch serve --ssh ADDR`: the dashboard for a team over SSH,
@@ -89,8 +91,11 @@ Flags:
 		return usageError{err}
 	}
 	defer closeLog()
+	st := store.New()
+	st.KeepHistory(tui.HistoryMetrics()...)
+	tuneMemory(e.getenv)
 	srv, err := serve.New(serve.Config{
-		Sources: srcs, AuthorizedKeys: *authorized, KeyFiles: keyFiles, HostKeyPath: *hostKey,
+		Store: st, Sources: srcs, AuthorizedKeys: *authorized, KeyFiles: keyFiles, HostKeyPath: *hostKey,
 		MaxSessions: *maxSessions, IdleTimeout: *idle, MaxOutputRate: *maxRate,
 		ThemeName: cfg.Theme, Refresh: cfg.Refresh, Hint: hint, ASCII: *ascii,
 		Logger: slog.New(slog.NewTextHandler(logOut, nil)),
@@ -103,6 +108,7 @@ Flags:
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	fmt.Fprintf(e.stderr, "perch serve: ssh -p %s HOST (host key %s)\n", port(ln.Addr()), gossh.FingerprintSHA256(srv.HostKey()))
+	releaseAfterFirstRounds(ctx, st, len(srcs))
 	return srv.Serve(ctx, ln)
 }
 
