@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/perch
 
-.PHONY: run build test deps check bench snapshot screenshots clean
+.PHONY: run build test deps check bench bench-scale snapshot screenshots clean
 
 ## run: build perch and open the dashboard on the embedded simulator
 run: build
@@ -33,6 +33,10 @@ check:
 ## bench: frame-time and store benchmarks (see README for the targets)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./views/... ./tui/... ./store/... ./sources/...
+
+## bench-scale: perch at 1,000/5,000/10,000 pods + 1,000 functions on the real local stack (~20 min; see README)
+bench-scale: deps build
+	scripts/bench-scale.sh $(BENCH_SCALE_FLAGS)
 
 ## screenshots: README pictures from the simulator (installs chromium + xterm.js if missing)
 screenshots:

@@ -9,6 +9,8 @@
 #   prometheus.sh stop DIR                     stop the server whose pid is in DIR/prometheus.pid
 #
 # PROM_EXTRA_ARGS (env) adds flags to `start`, e.g. --query.lookback-delta=10s.
+# PROM_SCRAPE_INTERVAL (env) is the scrape interval and timeout of `start` (default 1s;
+# the scale benchmark uses 15s for a 6 MB exporter).
 # PROM_WATCH_PID (env): `start` also leaves a watcher that stops the server
 # when that process (e.g. the test binary) is gone, so a crashed test never
 # leaves a server behind.
@@ -83,10 +85,12 @@ cmd_start() {
   if [ -n "$target" ]; then
     case $target in 127.0.0.1:*|localhost:*|\[::1\]:*) ;; *) die "scrape target must be on loopback: $target";; esac
   fi
+  local interval=${PROM_SCRAPE_INTERVAL:-1s}
+  [[ $interval =~ ^[0-9]+(ms|s|m)$ ]] || die "PROM_SCRAPE_INTERVAL must be a duration like 15s: $interval"
   {
     echo "global:"
-    echo "  scrape_interval: 1s"
-    echo "  scrape_timeout: 1s"
+    echo "  scrape_interval: $interval"
+    echo "  scrape_timeout: $interval"
     echo "  evaluation_interval: 1s"
     echo "storage:"
     echo "  tsdb:"
