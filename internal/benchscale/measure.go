@@ -147,7 +147,11 @@ func (m *measurer) measure(ctx context.Context, pods, rep, workloads int) (measu
 			return r, fmt.Errorf("perch exited before its first complete frame (stderr: %s): last header %q", readTail(stderr, 500), last)
 		}
 		if time.Since(start) > m.timeout {
-			m.log("run %d/%d pods: no complete frame within %s; last header: %q", rep, pods, m.timeout, last)
+			why := ""
+			if strings.HasSuffix(last, "…") {
+				why = " (the header is cut off at the terminal's width, so a source's health or the workload count may be hidden)"
+			}
+			m.log("run %d/%d pods: no complete frame within %s%s; last header: %q", rep, pods, m.timeout, why, last)
 			break
 		}
 		select {
