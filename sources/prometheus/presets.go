@@ -159,6 +159,16 @@ type preset struct {
 	families []family
 }
 
+// latency reports whether the family carries histogram quantiles.
+func (f family) latency() bool {
+	for _, c := range f.cols {
+		if c.metric == sources.LatencyP50.String() {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *preset) columns() []column {
 	var out []column
 	for _, f := range p.families {

@@ -17,6 +17,7 @@ type query struct {
 	expr     string
 	preset   *preset // nil for overrides
 	override string  // metric name of an override
+	latency  bool    // a latency family (histogram quantiles)
 }
 
 // plan builds this round's queries: one per family of each active preset
@@ -36,7 +37,7 @@ func (s *Source) plan(active []*preset) []query {
 			if len(parts) == 0 {
 				continue
 			}
-			out = append(out, query{name: f.name, expr: strings.Join(parts, " or "), preset: p})
+			out = append(out, query{name: f.name, expr: strings.Join(parts, " or "), preset: p, latency: f.latency()})
 		}
 	}
 	for _, m := range sortedKeys(s.cfg.Overrides) {
@@ -62,24 +63,32 @@ type result struct {
 	truncated bool
 }
 
-// runAll runs the plan with at most MaxConcurrency queries in flight.
+// runAll runs the plan with at most MaxConcurrency queries in flight,
+// the slowest of the last round first: the round ends when its slowest
+// query does, so that one must not wait in the queue.
 func (s *Source) runAll(ctx context.Context, plan []query, ts time.Time) []result {
 	results := make([]result, len(plan))
-	sem := make(chan struct{}, s.cfg.MaxConcurrency)
+	// Workers take the queries in order (goroutines racing for a
+	// semaphore would start them in any order).
+	next := make(chan int, len(plan))
+	for _, i := range s.slowestFirst(plan) {
+		next <- i
+	}
+	close(next)
 	var wg sync.WaitGroup
-	for i, q := range plan {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = result{err: &QueryError{Name: q.name, Query: q.expr, Err: s.timedOut(ctx.Err())}}
-				return
+	for range min(s.cfg.MaxConcurrency, len(plan)) {
+		wg.Go(func() {
+			for i := range next {
+				q := plan[i]
+				if ctx.Err() != nil {
+					results[i] = result{err: &QueryError{Name: q.name, Query: q.expr, Err: s.timedOut(ctx.Err())}}
+					continue
+				}
+				started := time.Now()
+				results[i] = s.instant(ctx, q, ts)
+				s.took(q.name, time.Since(started))
 			}
-			defer func() { <-sem }()
-			results[i] = s.instant(ctx, q, ts)
-		}()
+		})
 	}
 	wg.Wait()
 	return results
@@ -131,4 +140,34 @@ func (s *Source) instant(ctx context.Context, q query, ts time.Time) result {
 		r.warning = fmt.Errorf("query %s: %s", q.name, strings.Join(notes, "; "))
 	}
 	return r
+}
+
+// took records how long a family's query took, for the next round's order.
+func (s *Source) took(name string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastTook[name] = d
+}
+
+// slowestFirst is the order to start the plan's queries in: by the last
+// round's duration, longest first; before any round, latency families
+// first (histogram_quantile re-reads every bucket series once per
+// quantile: on 1,000 functions they took 0.3-0.8 s where other families
+// took 0.05-0.4 s), then the plan's order.
+func (s *Source) slowestFirst(plan []query) []int {
+	s.mu.Lock()
+	cost := make([]time.Duration, len(plan))
+	for i, q := range plan {
+		cost[i] = s.lastTook[q.name]
+		if _, seen := s.lastTook[q.name]; !seen && q.latency {
+			cost[i] = time.Hour // unknown yet: histograms are the usual slowest
+		}
+	}
+	s.mu.Unlock()
+	order := make([]int, len(plan))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return cost[order[a]] > cost[order[b]] })
+	return order
 }

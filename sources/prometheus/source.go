@@ -86,6 +86,7 @@ type Source struct {
 	active     []*preset // detected or configured presets
 	detectedAt time.Time
 	platforms  map[sources.WorkloadID]sources.Platform // from the last round
+	lastTook   map[string]time.Duration                // each query's last duration (run order)
 }
 
 // New validates cfg and builds the client. It makes no network call.
@@ -102,7 +103,8 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	return &Source{cfg: c, client: cl, api: v1.NewAPI(cl), http: &http.Client{Transport: rt}, red: newRedactor(c)}, nil
+	return &Source{cfg: c, client: cl, api: v1.NewAPI(cl), http: &http.Client{Transport: rt}, red: newRedactor(c),
+		lastTook: map[string]time.Duration{}}, nil
 }
 
 // Name is the source's name in perch.
