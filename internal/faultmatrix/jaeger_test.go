@@ -16,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/perch-dev/perch/internal/faultproxy"
+	"github.com/perch-dev/perch/internal/uiloop"
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/sources/jaeger"
 	"github.com/perch-dev/perch/sources/sim"
@@ -232,7 +233,7 @@ func TestJaegerFaultMatrix(t *testing.T) {
 	if !waitFor(30*time.Second, func() bool { h := p.health(); return h.Err == nil && !h.LastOK.IsZero() && p.store.Len() == 1 }) {
 		t.Fatalf("the pipeline never became healthy through the proxy: %+v", p.health())
 	}
-	uis := []*uiLoop{p.ui, narrow}
+	uis := []*uiloop.Loop{p.ui, narrow}
 	// Overview → detail of the only row.
 	pressAll(uis, tea.KeyPressMsg{Code: tea.KeyEnter})
 	if !waitFor(5*time.Second, func() bool { return inDetail(p.ui.Frame()) && inDetail(narrow.Frame()) }) {
@@ -258,7 +259,7 @@ func TestJaegerFaultMatrix(t *testing.T) {
 		jaegerTimeout, jaegerRefresh), results)
 }
 
-func runJaegerFault(t *testing.T, p *pipeline, uis []*uiLoop, f fault, r *result) {
+func runJaegerFault(t *testing.T, p *pipeline, uis []*uiloop.Loop, f fault, r *result) {
 	defer lockRow(f.huge)()
 	gaps := jaegerGaps
 	if !waitFor(20*time.Second, func() bool { return p.health().Err == nil }) {
@@ -371,7 +372,7 @@ func runJaegerFault(t *testing.T, p *pipeline, uis []*uiLoop, f fault, r *result
 
 func key(s string) tea.KeyPressMsg { return tea.KeyPressMsg{Code: []rune(s)[0], Text: s} }
 
-func pressAll(uis []*uiLoop, k tea.KeyPressMsg) {
+func pressAll(uis []*uiloop.Loop, k tea.KeyPressMsg) {
 	for _, u := range uis {
 		u.Press(k)
 	}
@@ -380,7 +381,7 @@ func pressAll(uis []*uiLoop, k tea.KeyPressMsg) {
 // back returns every UI from the traces page to the detail view. Esc in
 // the detail view would go on to the overview, so esc is pressed only on
 // a frame that shows the traces page and was rendered after the last key.
-func back(t *testing.T, uis []*uiLoop) {
+func back(t *testing.T, uis []*uiloop.Loop) {
 	t.Helper()
 	if !waitFor(5*time.Second, func() bool {
 		done := true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/perch-dev/perch/internal/faultproxy"
+	"github.com/perch-dev/perch/internal/uiloop"
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/store"
 	"github.com/perch-dev/perch/tui"
@@ -23,8 +24,8 @@ type pipeline struct {
 	all     []sources.Source // every source fed and given to the UI
 	queries func() int64     // requests src made so far
 	store   *store.Store
-	ui      *uiLoop   // the first UI
-	uis     []*uiLoop // all of them
+	ui      *uiloop.Loop   // the first UI
+	uis     []*uiloop.Loop // all of them
 	ctx     context.Context
 	cancel  context.CancelFunc
 	refresh time.Duration
@@ -55,14 +56,14 @@ func startFeeding(t testing.TB, ctx context.Context, cancel context.CancelFunc, 
 }
 
 // addUI runs one more root model (one more terminal) on the store.
-func (p *pipeline) addUI(t testing.TB, width, height int) *uiLoop {
+func (p *pipeline) addUI(t testing.TB, width, height int) *uiloop.Loop {
 	t.Helper()
 	m, err := tui.New(tui.Config{Context: p.ctx, Store: p.store, Sources: p.all, ThemeName: "dark",
 		Getenv: func(string) string { return "" }, Refresh: p.refresh})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := runUI(p.ctx, m, width, height, func() { p.store.Summaries(time.Now(), 40) })
+	u := uiloop.Run(p.ctx, m, width, height, func() { p.store.Summaries(time.Now(), 40) })
 	p.uis = append(p.uis, u)
 	return u
 }
@@ -72,7 +73,7 @@ func (p *pipeline) stop() {
 	p.cancel()
 	p.wg.Wait()
 	for _, u := range p.uis {
-		<-u.done
+		<-u.Done()
 	}
 	p.proxy.Close() // also closes the source's pooled connections
 }

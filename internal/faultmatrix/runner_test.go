@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/perch-dev/perch/internal/faultproxy"
+	"github.com/perch-dev/perch/internal/uiloop"
 	"github.com/perch-dev/perch/sources"
 )
 
@@ -74,7 +75,7 @@ type result struct {
 	source, name         string
 	detect, recover      time.Duration
 	heapPeak             uint64
-	ui                   timing
+	ui                   uiloop.Timing
 	cause120             bool // the cause is visible in a 120-column frame
 	failed, gaps, passed []string
 }
@@ -114,7 +115,7 @@ func lockRow(huge bool) func() {
 
 // run drives the pipeline through every fault and back to healthy and
 // returns the rows.
-func (mx *matrix) run(t *testing.T, p *pipeline, narrow *uiLoop, faults []fault) []*result {
+func (mx *matrix) run(t *testing.T, p *pipeline, narrow *uiloop.Loop, faults []fault) []*result {
 	if !waitFor(30*time.Second, func() bool { h := p.health(); return h.Err == nil && !h.LastOK.IsZero() && p.store.Len() > 0 }) {
 		t.Fatalf("the pipeline never became healthy through the proxy: %+v", p.health())
 	}
@@ -133,7 +134,7 @@ func (mx *matrix) run(t *testing.T, p *pipeline, narrow *uiLoop, faults []fault)
 	return results
 }
 
-func (mx *matrix) runFault(t *testing.T, p *pipeline, f fault, r *result, baseline map[sources.WorkloadID]sources.Summary, narrow *uiLoop) {
+func (mx *matrix) runFault(t *testing.T, p *pipeline, f fault, r *result, baseline map[sources.WorkloadID]sources.Summary, narrow *uiloop.Loop) {
 	defer lockRow(f.huge)()
 	// Start from a healthy, settled pipeline.
 	if !waitFor(20*time.Second, func() bool { return p.health().Err == nil }) {
@@ -196,7 +197,7 @@ func (mx *matrix) runFault(t *testing.T, p *pipeline, f fault, r *result, baseli
 // and since when, stale rows keeping their last values, the frame, and
 // no secret anywhere.
 func (mx *matrix) checkFailing(t *testing.T, p *pipeline, f fault, r *result, before sources.Health, start time.Time, queries int64,
-	baseline, lastGood map[sources.WorkloadID]sources.Summary, narrow *uiLoop) {
+	baseline, lastGood map[sources.WorkloadID]sources.Summary, narrow *uiloop.Loop) {
 	h := p.health()
 	msg := h.Err.Error()
 	t.Logf("after %s the health error says: %.300s", r.detect.Round(time.Millisecond), msg)
@@ -246,7 +247,7 @@ func (mx *matrix) checkFailing(t *testing.T, p *pipeline, f fault, r *result, be
 		return headerSays(frame, mx.source, f.cause) && shown > 0 && stale == shown && shape == ""
 	})
 	r.check(t, mx.gaps, "frame", shown, "the 200-column frame must show \"%s degraded since …\" with %q and \"!\" on every row, in exactly 200×%d cells (%s); frame:\n%s",
-		mx.source, f.cause, p.ui.height, shape, frame)
+		mx.source, f.cause, p.ui.Height(), shape, frame)
 	r.cause120 = waitFor(time.Second, func() bool { return headerSays(narrow.Frame(), mx.source, f.cause) })
 
 	leaks := strings.Contains(msg, mx.secret) || strings.Contains(frame, mx.secret) || strings.Contains(narrow.Frame(), mx.secret)

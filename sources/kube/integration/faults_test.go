@@ -36,8 +36,6 @@ import (
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,6 +50,7 @@ import (
 
 	"github.com/perch-dev/perch/internal/faultproxy"
 	"github.com/perch-dev/perch/internal/leakcheck"
+	"github.com/perch-dev/perch/internal/uiloop"
 	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/sources/kube"
 	"github.com/perch-dev/perch/store"
@@ -143,7 +142,7 @@ type kubeResult struct {
 	name            string
 	detect, recover time.Duration
 	heapPeak        uint64
-	ui              uiTiming
+	ui              uiloop.Timing
 	cause120        bool
 	failed, passed  []string
 }
@@ -251,7 +250,7 @@ func (p *kubePipeline) waitBaseline(t *testing.T) map[sources.WorkloadID]sources
 // recovers and checks that perch recovers by itself. It returns the
 // baseline for the next row.
 func (p *kubePipeline) runFault(t *testing.T, f kubeFault, r *kubeResult, baseline map[sources.WorkloadID]sources.Summary,
-	narrow *uiLoop) map[sources.WorkloadID]sources.Summary {
+	narrow *uiloop.Loop) map[sources.WorkloadID]sources.Summary {
 	if !waitUntil(30*time.Second, func() bool { return p.health().Err == nil }) {
 		t.Fatalf("not healthy before the fault: %v", p.health().Err)
 	}
@@ -354,7 +353,7 @@ func (p *kubePipeline) runFault(t *testing.T, f kubeFault, r *kubeResult, baseli
 
 // checkFailing checks what perch shows while the fault lasts.
 func (p *kubePipeline) checkFailing(t *testing.T, f kubeFault, r *kubeResult, before sources.Health, start time.Time,
-	baseline map[sources.WorkloadID]sources.Summary, narrow *uiLoop) {
+	baseline map[sources.WorkloadID]sources.Summary, narrow *uiloop.Loop) {
 	// Other errors may come first (the reset before a path fault): wait
 	// for the cause to be named.
 	var msg string
@@ -640,8 +639,8 @@ type kubePipeline struct {
 	src     *kube.Source
 	store   *store.Store
 	token   string
-	ui      *uiLoop
-	uis     []*uiLoop
+	ui      *uiloop.Loop
+	uis     []*uiloop.Loop
 	ctx     context.Context
 	cancel  context.CancelFunc
 	refresh time.Duration
@@ -680,14 +679,14 @@ func startKubePipeline(t *testing.T, cfg kubeSettings) *kubePipeline {
 	return p
 }
 
-func (p *kubePipeline) addUI(t *testing.T, width, height int) *uiLoop {
+func (p *kubePipeline) addUI(t *testing.T, width, height int) *uiloop.Loop {
 	t.Helper()
 	m, err := tui.New(tui.Config{Context: p.ctx, Store: p.store, Sources: []sources.Source{p.src}, ThemeName: "dark",
 		Getenv: func(string) string { return "" }, Refresh: p.refresh})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := runUILoop(p.ctx, m, width, height)
+	u := uiloop.Run(p.ctx, m, width, height, nil)
 	p.uis = append(p.uis, u)
 	return u
 }
@@ -703,7 +702,7 @@ func (p *kubePipeline) stop() {
 	p.cancel()
 	p.wg.Wait()
 	for _, u := range p.uis {
-		<-u.done
+		<-u.Done()
 	}
 	p.proxy.Close()
 }
@@ -1031,159 +1030,4 @@ func hugePodList(n int) faultproxy.Body {
 			return bw.Flush()
 		},
 	}
-}
-
-// ---------------------------------------------------------------------------
-// The UI loop (as internal/faultmatrix drives the root model).
-
-// uiLoop plays bubbletea's part for the root model: it runs the model's
-// commands on their own goroutines and feeds their messages to Update,
-// renders a frame every 50 ms and presses a key every 100 ms, recording how
-// long each took. A canary goroutine measures stalls of the whole process.
-type uiLoop struct {
-	mu      sync.Mutex
-	frame   string
-	updates []time.Duration
-	keys    []time.Duration
-	renders []time.Duration
-	gaps    []time.Duration
-	last    time.Time
-	canary  []time.Duration
-	done    chan struct{}
-}
-
-const (
-	uiFrameEvery = 50 * time.Millisecond
-	uiKeyEvery   = 100 * time.Millisecond
-)
-
-func runUILoop(ctx context.Context, m *tui.Model, width, height int) *uiLoop {
-	u := &uiLoop{done: make(chan struct{})}
-	msgs := make(chan tea.Msg, 256)
-	var cmds sync.WaitGroup
-	var exec func(cmd tea.Cmd)
-	exec = func(cmd tea.Cmd) {
-		if cmd == nil {
-			return
-		}
-		cmds.Add(1)
-		go func() {
-			defer cmds.Done()
-			msg := cmd()
-			if batch, ok := msg.(tea.BatchMsg); ok {
-				for _, c := range batch {
-					exec(c)
-				}
-				return
-			}
-			if msg == nil {
-				return
-			}
-			select {
-			case msgs <- msg:
-			case <-ctx.Done():
-			}
-		}()
-	}
-	m.Update(tea.WindowSizeMsg{Width: width, Height: height})
-	exec(m.Init())
-	cmds.Add(1)
-	go func() {
-		defer cmds.Done()
-		tick := time.NewTicker(uiFrameEvery)
-		defer tick.Stop()
-		last := time.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				now := time.Now()
-				u.record(&u.canary, now.Sub(last))
-				last = now
-			}
-		}
-	}()
-	go func() {
-		defer close(u.done)
-		defer cmds.Wait()
-		frames := time.NewTicker(uiFrameEvery)
-		defer frames.Stop()
-		keys := time.NewTicker(uiKeyEvery)
-		defer keys.Stop()
-		down := true
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case msg := <-msgs:
-				t0 := time.Now()
-				_, cmd := m.Update(msg)
-				u.record(&u.updates, time.Since(t0))
-				exec(cmd)
-			case <-keys.C:
-				k := tea.KeyPressMsg{Code: tea.KeyDown}
-				if !down {
-					k = tea.KeyPressMsg{Code: tea.KeyUp}
-				}
-				down = !down
-				t0 := time.Now()
-				_, cmd := m.Update(k)
-				u.record(&u.keys, time.Since(t0))
-				exec(cmd)
-			case <-frames.C:
-				t0 := time.Now()
-				f := m.Render()
-				d := time.Since(t0)
-				u.mu.Lock()
-				if !u.last.IsZero() {
-					u.gaps = append(u.gaps, t0.Sub(u.last))
-				}
-				u.last = t0
-				u.renders = append(u.renders, d)
-				u.frame = ansi.Strip(f)
-				u.mu.Unlock()
-			}
-		}
-	}()
-	return u
-}
-
-func (u *uiLoop) record(to *[]time.Duration, d time.Duration) {
-	u.mu.Lock()
-	*to = append(*to, d)
-	u.mu.Unlock()
-}
-
-// Frame is the last rendered frame without colours.
-func (u *uiLoop) Frame() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.frame
-}
-
-// uiTiming summarises one phase of UI work.
-type uiTiming struct {
-	Frames            int
-	RenderMax, KeyMax time.Duration
-	UpdateMax, GapMax time.Duration
-	StallMax          time.Duration
-}
-
-// Reset starts a new measuring phase and returns the previous one.
-func (u *uiLoop) Reset() uiTiming {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	t := uiTiming{Frames: len(u.renders), RenderMax: slicesMax(u.renders), KeyMax: slicesMax(u.keys),
-		UpdateMax: slicesMax(u.updates), GapMax: slicesMax(u.gaps), StallMax: slicesMax(u.canary)}
-	u.renders, u.keys, u.updates, u.gaps, u.canary = nil, nil, nil, nil, nil
-	return t
-}
-
-func slicesMax(ds []time.Duration) time.Duration {
-	var m time.Duration
-	for _, d := range ds {
-		m = max(m, d)
-	}
-	return m
 }

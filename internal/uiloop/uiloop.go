@@ -1,4 +1,8 @@
-package faultmatrix
+// Package uiloop runs perch's root model headless, the way bubbletea
+// would, for tests that measure the UI while sources fail: commands on
+// their own goroutines, a frame every 50 ms, a key every 100 ms, and how
+// long each took. Only tests import it.
+package uiloop
 
 import (
 	"context"
@@ -14,14 +18,14 @@ import (
 	"github.com/perch-dev/perch/tui"
 )
 
-// uiLoop plays bubbletea's part for the root model: it runs the model's
+// Loop plays bubbletea's part for the root model: it runs the model's
 // commands on their own goroutines and feeds their messages to Update,
 // renders a frame every frameEvery (as the renderer would), and presses a
 // key every keyEvery (the on-call user scrolling). The model is touched by
 // this one goroutine only, as in a real program. It records how long every
 // Update and Render took, so a fetch that blocks the UI shows up as a slow
 // frame or key.
-type uiLoop struct {
+type Loop struct {
 	mu      sync.Mutex
 	frame   string // last frame, ANSI stripped
 	updates []time.Duration
@@ -44,13 +48,16 @@ type uiLoop struct {
 	height           int
 }
 
+// The loop renders every FrameEvery and presses a key every KeyEvery.
 const (
-	frameEvery = 50 * time.Millisecond
-	keyEvery   = 100 * time.Millisecond
+	FrameEvery = 50 * time.Millisecond
+	KeyEvery   = 100 * time.Millisecond
 )
 
-func runUI(ctx context.Context, m *tui.Model, width, height int, busy func()) *uiLoop {
-	u := &uiLoop{done: make(chan struct{}), press: make(chan tea.KeyPressMsg), width: width, height: height}
+// Run starts the loop on m at width×height until ctx ends; busy (may
+// be nil) runs on the canary goroutine at every frame tick.
+func Run(ctx context.Context, m *tui.Model, width, height int, busy func()) *Loop {
+	u := &Loop{done: make(chan struct{}), press: make(chan tea.KeyPressMsg), width: width, height: height}
 	msgs := make(chan tea.Msg, 256)
 	var cmds sync.WaitGroup
 	var exec func(cmd tea.Cmd)
@@ -82,7 +89,7 @@ func runUI(ctx context.Context, m *tui.Model, width, height int, busy func()) *u
 	cmds.Add(1)
 	go func() {
 		defer cmds.Done()
-		tick := time.NewTicker(frameEvery)
+		tick := time.NewTicker(FrameEvery)
 		defer tick.Stop()
 		last := time.Now()
 		for {
@@ -90,7 +97,9 @@ func runUI(ctx context.Context, m *tui.Model, width, height int, busy func()) *u
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				busy()
+				if busy != nil {
+					busy()
+				}
 				now := time.Now()
 				u.record(&u.canary, now.Sub(last))
 				last = now
@@ -100,9 +109,9 @@ func runUI(ctx context.Context, m *tui.Model, width, height int, busy func()) *u
 	go func() {
 		defer close(u.done)
 		defer cmds.Wait()
-		frames := time.NewTicker(frameEvery)
+		frames := time.NewTicker(FrameEvery)
 		defer frames.Stop()
-		keys := time.NewTicker(keyEvery)
+		keys := time.NewTicker(KeyEvery)
 		defer keys.Stop()
 		down := true
 		for {
@@ -147,7 +156,7 @@ func runUI(ctx context.Context, m *tui.Model, width, height int, busy func()) *u
 	return u
 }
 
-func (u *uiLoop) record(to *[]time.Duration, d time.Duration) {
+func (u *Loop) record(to *[]time.Duration, d time.Duration) {
 	u.mu.Lock()
 	*to = append(*to, d)
 	u.mu.Unlock()
@@ -155,7 +164,7 @@ func (u *uiLoop) record(to *[]time.Duration, d time.Duration) {
 
 // Press hands a key to the loop (as the terminal would) and returns once
 // the loop took it, or false when the loop has stopped.
-func (u *uiLoop) Press(k tea.KeyPressMsg) bool {
+func (u *Loop) Press(k tea.KeyPressMsg) bool {
 	select {
 	case u.press <- k:
 		u.mu.Lock()
@@ -169,7 +178,7 @@ func (u *uiLoop) Press(k tea.KeyPressMsg) bool {
 
 // FreshFrame is the last frame and whether it was rendered after the last
 // key the test pressed took effect (Update runs before the next render).
-func (u *uiLoop) FreshFrame() (string, bool) {
+func (u *Loop) FreshFrame() (string, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.frame, u.frameAt.After(u.pressed)
@@ -178,7 +187,7 @@ func (u *uiLoop) FreshFrame() (string, bool) {
 // BadShape describes how frame differs from the loop's size (every line
 // exactly width cells, height lines), or "" when it fits: an error text
 // with a line break in the header would push the whole page down.
-func (u *uiLoop) BadShape(frame string) string {
+func (u *Loop) BadShape(frame string) string {
 	lines := strings.Split(frame, "\n")
 	if len(lines) != u.height {
 		return fmt.Sprintf("%d lines, want %d", len(lines), u.height)
@@ -192,14 +201,14 @@ func (u *uiLoop) BadShape(frame string) string {
 }
 
 // Frame is the last rendered frame without colours.
-func (u *uiLoop) Frame() string {
+func (u *Loop) Frame() string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.frame
 }
 
-// timing summarises one phase of UI work.
-type timing struct {
+// Timing summarises one phase of UI work.
+type Timing struct {
 	Frames, Keys         int
 	RenderP50, RenderMax time.Duration
 	KeyMax, UpdateMax    time.Duration
@@ -208,10 +217,10 @@ type timing struct {
 }
 
 // Reset starts a new measuring phase and returns the previous one.
-func (u *uiLoop) Reset() timing {
+func (u *Loop) Reset() Timing {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	t := timing{Frames: len(u.renders), Keys: len(u.keys),
+	t := Timing{Frames: len(u.renders), Keys: len(u.keys),
 		RenderMax: maxOf(u.renders), KeyMax: maxOf(u.keys), UpdateMax: maxOf(u.updates), GapMax: maxOf(u.gaps), StallMax: maxOf(u.canary)}
 	if len(u.renders) > 0 {
 		s := append([]time.Duration(nil), u.renders...)
@@ -229,3 +238,9 @@ func maxOf(ds []time.Duration) time.Duration {
 	}
 	return m
 }
+
+// Done is closed once the loop and every command it started have ended.
+func (u *Loop) Done() <-chan struct{} { return u.done }
+
+// Height is the loop's terminal height in lines.
+func (u *Loop) Height() int { return u.height }
