@@ -332,24 +332,9 @@ func headerSays(frame, source string, cause []string) bool {
 	return strings.Contains(h, source+" degraded since") && containsAny(h, cause)
 }
 
-// countRows counts the table rows of the first UI's frame (between the
-// two table header lines and the footer) and those with the stale gutter "!".
-func (p *pipeline) countRows() (shown, stale int) {
-	lines := strings.Split(p.ui.Frame(), "\n")
-	if len(lines) < 5 {
-		return 0, 0
-	}
-	for _, line := range lines[3 : len(lines)-1] {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		shown++
-		if strings.HasPrefix(line, "!") {
-			stale++
-		}
-	}
-	return shown, stale
-}
+// countRows counts the overview rows of the first UI's frame and those
+// marked stale.
+func (p *pipeline) countRows() (shown, stale int) { return p.ui.OverviewRows() }
 
 // ---- the table ----
 

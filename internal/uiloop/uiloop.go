@@ -244,3 +244,23 @@ func (u *Loop) Done() <-chan struct{} { return u.done }
 
 // Height is the loop's terminal height in lines.
 func (u *Loop) Height() int { return u.height }
+
+// OverviewRows counts the table rows of the last frame of the overview
+// (between the two table header lines and the footer) and those marked
+// stale by the "!" gutter.
+func (u *Loop) OverviewRows() (shown, stale int) {
+	lines := strings.Split(u.Frame(), "\n")
+	if len(lines) < 5 {
+		return 0, 0
+	}
+	for _, line := range lines[3 : len(lines)-1] {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		shown++
+		if strings.HasPrefix(line, "!") {
+			stale++
+		}
+	}
+	return shown, stale
+}

@@ -724,24 +724,9 @@ func (p *kubePipeline) rows() map[sources.WorkloadID]sources.Summary {
 	return out
 }
 
-// countRows counts the table rows of the first UI's frame and those with
-// the stale gutter "!".
-func (p *kubePipeline) countRows() (shown, stale int) {
-	lines := strings.Split(p.ui.Frame(), "\n")
-	if len(lines) < 5 {
-		return 0, 0
-	}
-	for _, line := range lines[3 : len(lines)-1] {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		shown++
-		if strings.HasPrefix(line, "!") {
-			stale++
-		}
-	}
-	return shown, stale
-}
+// countRows counts the overview rows of the first UI's frame and those
+// marked stale.
+func (p *kubePipeline) countRows() (shown, stale int) { return p.ui.OverviewRows() }
 
 func headerSays(frame string, cause []string) bool {
 	h := firstLine(frame)
