@@ -158,10 +158,11 @@ func (s *Source) slowestFirst(plan []query) []int {
 	s.mu.Lock()
 	cost := make([]time.Duration, len(plan))
 	for i, q := range plan {
-		cost[i] = s.lastTook[q.name]
-		if _, seen := s.lastTook[q.name]; !seen && q.latency {
-			cost[i] = time.Hour // unknown yet: histograms are the usual slowest
+		d, seen := s.lastTook[q.name]
+		if !seen && q.latency {
+			d = time.Hour // unknown yet: histograms are the usual slowest
 		}
+		cost[i] = d
 	}
 	s.mu.Unlock()
 	order := make([]int, len(plan))

@@ -10,11 +10,11 @@
 // Every refresh runs one instant query per metric family, aggregated by
 // workload on the server, so the number of queries does not grow with the
 // number of workloads (at most 2 per preset plus 4 for Kubernetes, and one
-// per configured override). Queries run with bounded concurrency under one
-// deadline per round (the timeout plus a small margin). Failures are
-// reported as Update.Err naming the query and carrying the server's
-// message; Run keeps going with capped exponential backoff and jitter. The
-// source only reads.
+// per configured override). Queries run with bounded concurrency, the
+// previous round's slowest first, under one deadline per round (the
+// timeout plus a small margin). Failures are reported as Update.Err
+// naming the query and carrying the server's message; Run keeps going
+// with capped exponential backoff and jitter. The source only reads.
 //
 // Answers are decoded as they arrive (answer.go): a query stops reading at
 // the first series beyond max_series, and no answer is read past
