@@ -23,6 +23,8 @@
 #
 # KUBE_WATCH_PID=PID (env, for up/up-minimal): stop everything in DIR once that process is gone,
 # so a crashed test run never leaves a control plane behind.
+# KUBE_CONTROLLER_FLAGS (env, for up): extra kube-controller-manager flags, split on spaces (the
+# scale benchmark turns the HPA controller off: with no metrics it only writes failures).
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-1.37.2}
@@ -348,12 +350,14 @@ cmd_up_minimal() {
 cmd_up() {
   local nodes=${1:-2}
   start_plane
-  local kcf=$DIR/kubeconfig
+  local kcf=$DIR/kubeconfig extra=()
+  read -ra extra <<<"${KUBE_CONTROLLER_FLAGS:-}" # no globbing: the flags may hold a *
   local common=(--kubeconfig="$kcf" --authentication-kubeconfig="$kcf" --authorization-kubeconfig="$kcf"
     --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false --kube-api-qps=500 --kube-api-burst=1000)
   start_proc "$DIR" kube-controller-manager "$BIN/k8s" kube-controller-manager "${common[@]}" \
     --use-service-account-credentials=false --service-account-private-key-file="$DIR/pki/sa.key" \
-    --root-ca-file="$DIR/pki/ca.crt" --concurrent-replicaset-syncs=10 --horizontal-pod-autoscaler-sync-period=5s
+    --root-ca-file="$DIR/pki/ca.crt" --concurrent-replicaset-syncs=10 --horizontal-pod-autoscaler-sync-period=5s \
+    "${extra[@]}"
   start_proc "$DIR" kube-scheduler "$BIN/k8s" kube-scheduler "${common[@]}"
   local S=$STAGES kp; kp=$(free_port)
   start_proc "$DIR" kwok "$BIN/kwok" --kubeconfig="$kcf" --manage-all-nodes=false \
