@@ -2,6 +2,7 @@ package overview
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/perch-dev/perch/internal/golden"
+	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/themes"
 )
 
@@ -219,5 +221,34 @@ func TestScrollKeepsCursorVisible(t *testing.T) {
 	sel, _ = m.Selected()
 	if !strings.Contains(ansi.Strip(m.View()), sel.ID.Name) {
 		t.Fatal("bottom row off screen")
+	}
+}
+
+// A function with no replicas shows "–" and an empty trend: those cells
+// take the subtle style like the separators around them, so the terminal
+// writes the stretch as one run of one style instead of switching styles
+// per cell (~11 bytes each) on every redraw of the row.
+func TestMissingValuesAreSubtle(t *testing.T) {
+	fn := summary("us-east-1", "resizer", sources.Lambda, map[sources.Metric]float64{
+		sources.CostRate: 0.2, sources.LatencyP50: 0.05, sources.LatencyP95: 0.1, sources.LatencyP99: 0.2, sources.RequestRate: 3})
+	fn.ReplicasTrend = nil
+	top := summary("shop", "checkout", sources.Kubernetes, map[sources.Metric]float64{sources.CostRate: 9, sources.ReplicasCurrent: 3})
+	m := New(DefaultStyles(themes.Dark()))
+	m.SetSize(200, 10)
+	m.SetData([]sources.Summary{fn, top})
+	var row string
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(ansi.Strip(l), "resizer") {
+			row = l
+		}
+	}
+	if row == "" {
+		t.Fatal("no row for resizer")
+	}
+	sub, reset := regexp.QuoteMeta(m.normal.subtle.pre), regexp.QuoteMeta(m.normal.subtle.post)
+	// separator, replicas "–", the empty replicas trend, separator
+	run := regexp.MustCompile(sub + ` │` + reset + sub + ` – +` + reset + sub + ` +` + reset + sub + ` │`)
+	if !run.MatchString(row) {
+		t.Errorf("the missing replicas and their empty trend should be subtle like the separators around them:\n%q", row)
 	}
 }

@@ -147,6 +147,13 @@ func (m *Model) renderRow(s *sources.Summary, selected bool) string {
 	for i, c := range m.cells {
 		def := columns[c.col]
 		text, st := m.cellText(s, c, cs)
+		if blankOrMissing(text) {
+			// Unknown values recede; and on a row of them (a function has
+			// no replicas, a fresh one no trend) "– │ –   │" is one run of
+			// one style, where each style switch costs ~11 bytes of output
+			// on every redraw of the row.
+			st = cs.subtle
+		}
 		text = format.Fit(text, c.width, def.right)
 		if i > 0 {
 			if def.group != columns[m.cells[i-1].col].group {
@@ -212,6 +219,12 @@ func (m *Model) cellText(s *sources.Summary, c cell, cs *cellStyles) (string, sg
 		return txt, lvl
 	}
 	return "", st
+}
+
+// blankOrMissing reports a cell that shows no value: "–" or an empty
+// sparkline.
+func blankOrMissing(text string) bool {
+	return text == format.Missing || strings.TrimSpace(text) == ""
 }
 
 func (m *Model) level(v, warn, bad float64, ok sgr, cs *cellStyles) sgr {
