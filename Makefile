@@ -34,7 +34,7 @@ check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./views/... ./tui/... ./store/... ./sources/...
 
-## bench-scale: perch at 1,000/5,000/10,000 pods + 1,000 functions on the real local stack (~20 min; see README)
+## bench-scale: perch at 1,000/5,000/10,000 pods + 1,000 functions on the real local stack (~15 min; see README)
 bench-scale: deps build
 	scripts/bench-scale.sh $(BENCH_SCALE_FLAGS)
 

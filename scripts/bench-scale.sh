@@ -10,7 +10,7 @@
 # and bin/perch (`make build`; BENCH_PERCH=path measures another binary). Everything runs in a
 # fresh temp dir on 127.0.0.1 and is stopped on exit, failure or Ctrl-C (pid files; the servers
 # also watch this process). Logs are kept in the temp dir when the run fails or with --keep.
-# Full run on a 2-core machine: ~17 min; --quick (one run per row, 20 s idle windows): ~7 min.
+# Full run on a 2-core machine: ~15 min; --quick (one run per row, 20 s idle windows): ~7 min.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
