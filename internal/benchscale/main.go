@@ -314,8 +314,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			if err != nil {
 				return fmt.Errorf("%d pods, run %d: %w", pods, rep, err)
 			}
-			logf("%d pods run %d: first frame %s, RSS %s (HWM %s), CPU %s, tty %s, API %.1f/min, queries %.1f/min, load %.2f",
-				pods, rep, fmtSeconds(r.FirstFrame), fmtBytes(r.RSS), fmtBytes(r.HWM), fmtPct(r.CPU), fmtRate(r.TTY),
+			logf("%d pods run %d: first frame %s (ok: %s), RSS %s (HWM %s), CPU %s, tty %s, API %.1f/min, queries %.1f/min, load %.2f",
+				pods, rep, fmtSeconds(r.FirstFrame), orDash(sourcesOK([]measurement{r})), fmtBytes(r.RSS), fmtBytes(r.HWM), fmtPct(r.CPU), fmtRate(r.TTY),
 				r.apiTotal(), r.queriesTotal(), r.Load)
 			rw.Runs = append(rw.Runs, r)
 		}
@@ -369,6 +369,11 @@ func render(rows []row, n notes) string {
 	var b strings.Builder
 	b.WriteString(table(rows))
 	b.WriteString("\n")
+	for _, r := range rows {
+		if ok := sourcesOK(r.Runs); ok != "" {
+			fmt.Fprintf(&b, "First shown ok at %s pods: %s.\n", thousands(r.Pods), ok)
+		}
+	}
 	for _, r := range rows {
 		if r.Pods != targetPods || len(r.Runs) == 0 {
 			continue

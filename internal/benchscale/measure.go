@@ -93,7 +93,7 @@ type measurer struct {
 // measure starts perch in tmux, times the first complete frame, waits
 // settle, then measures an idle window, and stops perch.
 func (m *measurer) measure(ctx context.Context, pods, rep, workloads int) (measurement, error) {
-	r := measurement{Pods: pods, Rep: rep, FirstFrame: math.NaN()}
+	r := measurement{Pods: pods, Rep: rep, FirstFrame: math.NaN(), SourceOK: map[string]float64{}}
 	tty := filepath.Join(m.dir, fmt.Sprintf("tty-%d-%d.out", pods, rep))
 	stderr := filepath.Join(m.dir, fmt.Sprintf("perch-%d-%d.err", pods, rep))
 	args := []string{shellQuote(m.perch), "--config", shellQuote(m.config)}
@@ -138,7 +138,13 @@ func (m *measurer) measure(ctx context.Context, pods, rep, workloads int) (measu
 				fmt.Fprintf(frames, "%7.3f %s\n", time.Since(start).Seconds(), line)
 			}
 			last = line
-			if parseHeader(line).complete(m.sources, workloads) {
+			h := parseHeader(line)
+			for name := range h.OK {
+				if _, seen := r.SourceOK[name]; !seen {
+					r.SourceOK[name] = time.Since(start).Seconds()
+				}
+			}
+			if h.complete(m.sources, workloads) {
 				r.FirstFrame = time.Since(start).Seconds()
 				break
 			}

@@ -19,6 +19,9 @@ type measurement struct {
 	Load       float64            // mean 1-minute load average during the window
 	Window     float64            // seconds
 	Header     string             // perch's header line at the end of the window
+	// SourceOK is when each source was first shown "● NAME ok", in
+	// seconds from tmux new-session: which source the first frame waited on.
+	SourceOK map[string]float64
 }
 
 func (r measurement) apiTotal() float64     { return sum(r.API) }
@@ -137,6 +140,27 @@ func table(rows []row) string {
 			refCell(ref.RSS, fmtBytes), refCell(ref.CPU, fmtPct), refCell(ref.TTY, fmtRate), refCell(ref.FirstRow, fmtSeconds))
 	}
 	return b.String()
+}
+
+// sourcesOK is "kubernetes 1.21 s (1.10–1.40 s), prometheus …": when each
+// source was first shown ok, over the runs, sources by name.
+func sourcesOK(runs []measurement) string {
+	times := map[string][]float64{}
+	for _, r := range runs {
+		for name, t := range r.SourceOK {
+			times[name] = append(times[name], t)
+		}
+	}
+	names := make([]string, 0, len(times))
+	for name := range times {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, name := range names {
+		parts = append(parts, name+" "+cell(times[name], fmtSeconds))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // cell is "median (min–max)", or the value alone for one run or no spread.

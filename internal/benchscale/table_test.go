@@ -66,7 +66,11 @@ func TestTargetsCountFailedFramesAsMissed(t *testing.T) {
 
 func TestRenderNotes(t *testing.T) {
 	o, _ := parseOptions(nil, &strings.Builder{})
-	out := render([]row{fakeRow(10000, 150e6, 2, 1.5, 800)}, notes{
+	r := fakeRow(10000, 150e6, 2, 1.5, 800)
+	for i, k := range []float64{0.8, 1.2, 1.6} {
+		r.Runs[i].SourceOK = map[string]float64{"prometheus": 2 * k, "kubernetes": k}
+	}
+	out := render([]row{r}, notes{
 		version: "perch v1", opts: o, functions: 1004, kubeUp: 12 * time.Second, podTimes: []string{"10,000 in 95 s"},
 		verbs: map[string]int{"watch": 9, "list": 2, "delete": 1}, total: 17 * time.Minute, failed: errors.New("boom"),
 	})
@@ -74,6 +78,7 @@ func TestRenderNotes(t *testing.T) {
 		"Targets at 10,000 pods + 1,004 functions (medians): RSS ≤ 100 MB missed (150.0 MB); idle CPU ≤ 3 % met (2.0 %)",
 		"perch v1; 3 run(s) per row", "10,000 in 95 s", "Total run 17m0s",
 		"delete 1, list 2, watch 9: WRITES: delete×1", "INCOMPLETE: the run stopped early: boom",
+		"First shown ok at 10,000 pods: kubernetes 1.20 s (0.80–1.60 s), prometheus 2.40 s (1.60–3.20 s).",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
