@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -37,6 +38,22 @@ type Update struct {
 	// source knows as of At has been sent (snapshots and "first complete
 	// frame" wait for it).
 	Complete bool
+}
+
+// ErrLoading is wrapped by an Update.Partial whose values are provisional:
+// the source shows what it can while a bulk load is under way (the kube
+// source's pod lists: rows are estimated from the pod templates), and a
+// later Complete round without it replaces them. Use errors.Is.
+var ErrLoading = errors.New("still loading")
+
+// BulkDeferrer is implemented by sources with bulk loading the first frame
+// does not need (the kube source's pod and event lists). The dashboard
+// calls DeferBulkUntil before Run and closes ready once every source has
+// shown a first round, so that load does not compete with the others' first
+// answers for the machine's CPU. A source starts that work on its own after
+// a short limit all the same.
+type BulkDeferrer interface {
+	DeferBulkUntil(ready <-chan struct{})
 }
 
 // HealthChecker is implemented by sources that can cheaply probe their backend.

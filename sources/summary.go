@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"errors"
 	"math"
 	"time"
 )
@@ -53,6 +54,12 @@ type Health struct {
 	Rounds int
 	// Partial is what the source last said it cannot see (Update.Partial).
 	Partial error
+}
+
+// Settled reports whether the source has completed a round whose values
+// are not provisional (see ErrLoading): what a snapshot waits for.
+func (h Health) Settled() bool {
+	return h.Rounds > 0 && !errors.Is(h.Partial, ErrLoading)
 }
 
 // State classifies the health at now given the source's expected interval.

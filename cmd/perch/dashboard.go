@@ -52,6 +52,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	st.SetStaleAfter(3 * cfg.Refresh)
 	tuneMemory(e.getenv)
 	releaseAfterFirstRounds(ctx, st, len(srcs))
+	deferBulkUntilFirstFrame(ctx, st, srcs)
 	var wg sync.WaitGroup
 	for _, s := range srcs {
 		wg.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/debug"
 
+	"github.com/perch-dev/perch/sources"
 	"github.com/perch-dev/perch/store"
 )
 
@@ -23,26 +24,42 @@ func tuneMemory(getenv func(string) string) {
 
 // releaseAfterFirstRounds gives the memory of the start (a cluster's first
 // lists, history backfills) back to the OS once every one of the sources
-// has completed a round: it is garbage by then, and the scavenger would
-// otherwise return it over minutes.
-func releaseAfterFirstRounds(ctx context.Context, st *store.Store, sources int) {
-	waitFirstRounds(ctx, st, sources, debug.FreeOSMemory)
+// has completed a settled round (not estimates while its lists load): it
+// is garbage by then, and the scavenger would otherwise return it over
+// minutes.
+func releaseAfterFirstRounds(ctx context.Context, st *store.Store, n int) {
+	waitSources(ctx, st, n, sources.Health.Settled, debug.FreeOSMemory)
 }
 
-// waitFirstRounds calls release once every one of the sources has
-// completed a round (or never, when ctx ends first).
-func waitFirstRounds(ctx context.Context, st *store.Store, sources int, release func()) {
+// deferBulkUntilFirstFrame lets the sources that can hold their bulk
+// loading (a big cluster's pod lists) do so until every source has shown
+// a first round or failed: the first frame is not slowed by work it does
+// not need (sources.BulkDeferrer).
+func deferBulkUntilFirstFrame(ctx context.Context, st *store.Store, srcs []sources.Source) {
+	ready := make(chan struct{})
+	for _, s := range srcs {
+		if d, ok := s.(sources.BulkDeferrer); ok {
+			d.DeferBulkUntil(ready)
+		}
+	}
+	shown := func(h sources.Health) bool { return h.Rounds > 0 || h.Err != nil }
+	waitSources(ctx, st, len(srcs), shown, func() { close(ready) })
+}
+
+// waitSources calls then once n sources' health satisfies done (or never,
+// when ctx ends first).
+func waitSources(ctx context.Context, st *store.Store, n int, done func(sources.Health) bool, then func()) {
 	go func() {
 		for {
 			changed := st.Changed()
-			done := 0
+			count := 0
 			for _, h := range st.Health() {
-				if h.Rounds > 0 {
-					done++
+				if done(h) {
+					count++
 				}
 			}
-			if done >= sources {
-				release()
+			if count >= n {
+				then()
 				return
 			}
 			select {

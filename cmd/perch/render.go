@@ -208,7 +208,7 @@ func settleStore(ctx context.Context, srcs []sources.Source, timeout time.Durati
 		done, failures := 0, []string{}
 		for _, h := range st.Health() {
 			switch {
-			case h.Rounds > 0:
+			case h.Settled():
 				done++
 			case h.Err != nil:
 				done++

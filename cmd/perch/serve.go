@@ -94,6 +94,7 @@ Flags:
 	st := store.New()
 	st.KeepHistory(tui.HistoryMetrics()...)
 	tuneMemory(e.getenv)
+	deferBulkUntilFirstFrame(ctx, st, srcs)
 	srv, err := serve.New(serve.Config{
 		Store: st, Sources: srcs, AuthorizedKeys: *authorized, KeyFiles: keyFiles, HostKeyPath: *hostKey,
 		MaxSessions: *maxSessions, IdleTimeout: *idle, MaxOutputRate: *maxRate,

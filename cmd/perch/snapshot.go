@@ -71,7 +71,7 @@ func collect(ctx context.Context, srcs []sources.Source, clock func() time.Time,
 		done, failures := 0, []string{}
 		for _, h := range st.Health() {
 			switch {
-			case h.Rounds > 0:
+			case h.Settled():
 				done++
 			case h.Err != nil:
 				done++

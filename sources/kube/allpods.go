@@ -44,11 +44,21 @@ func (s *Source) AllPods(ctx context.Context) ([]sources.Pod, error) {
 			continue
 		}
 		out = c.appendAllPods(out)
+		if !c.podsLoaded() {
+			errs = append(errs, fmt.Errorf("context %s: %w", sl.name, errPodsLoading))
+		}
 	}
 	if len(errs) > 0 {
 		return out, s.secrets.redact(&RoundError{Errs: errs, Partial: len(out) > 0})
 	}
 	return out, nil
+}
+
+// podsLoaded reports whether every pods informer has its initial list.
+func (c *cluster) podsLoaded() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.scopesSyncedLocked(resPods)
 }
 
 // appendAllPods appends every cached pod of this cluster, sorted.

@@ -70,7 +70,7 @@ func BenchmarkAllPods10k(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, out) }()
 	for u := range out {
-		if u.Complete {
+		if loaded(u) {
 			break
 		}
 	}

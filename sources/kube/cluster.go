@@ -17,15 +17,20 @@ type cluster struct {
 	ctx  context.Context
 	wake func() // tells the source loop something worth emitting happened
 
-	mu        sync.Mutex
-	scopes    [numRes][]*scope
-	problems  map[string]problem // by resource/namespace
-	fallback  []string           // namespaces to use when all-namespace reads are forbidden
-	watchNS   []string           // namespaces watched ("" = all)
-	dirty     map[wkKey]struct{}
-	allDirty  bool
-	invDirty  bool
-	synced    bool // the first full sync is done
+	mu       sync.Mutex
+	scopes   [numRes][]*scope
+	problems map[string]problem // by resource/namespace
+	fallback []string           // namespaces to use when all-namespace reads are forbidden
+	watchNS  []string           // namespaces watched ("" = all)
+	dirty    map[wkKey]struct{}
+	allDirty bool
+	invDirty bool
+	synced   bool // the informers the first round needs have synced (gatesFirstRound)
+	// podsSynced: the pods are in too; until then rows are estimates.
+	podsSynced bool
+	// stageDone: a sync stage finished since the last round, which goes
+	// out now rather than at the next tick.
+	stageDone bool
 	states    map[wkKey]*wlState
 	ids       map[sources.WorkloadID]wkKey
 	inventory []sources.Workload // sorted by ID
@@ -43,6 +48,10 @@ type cluster struct {
 	knPoke    chan struct{} // asks watchKnative to look now
 
 	computed int // workloads recomputed so far (tests check incrementality)
+
+	// bulkGate is closed when the pods and events informers may start
+	// (bulk.go).
+	bulkGate <-chan struct{}
 }
 
 func newCluster(src *Source, name string, cl *clients) *cluster {
@@ -93,6 +102,7 @@ func (c *cluster) start(ctx context.Context, wake func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ctx, c.wake = ctx, wake
+	c.bulkGate = c.src.bulkGate(ctx)
 	for _, def := range resources {
 		if def.custom() {
 			continue // started by watchKnative once discovery finds them
@@ -115,7 +125,17 @@ func (c *cluster) start(ctx context.Context, wake func()) {
 	}
 }
 
-// waitSynced wakes the source once every informer has its initial list.
+// The first round waits only for the informers the overview reads
+// besides pods: workloads, ReplicaSets, HPAs, Jobs, nodes (and Knative's
+// discovery). Pods are most of a big cluster's start (at 10,000 pods, most
+// of the API server's and perch's work before the first frame): until
+// they are in, rows show estimates from the pod templates (estimate.go)
+// and the round says so. Events only feed the pods page, which says when
+// they are still loading.
+func gatesFirstRound(r res) bool { return r != resPods && r != resEvents }
+
+// waitSynced wakes the source when the first round may go, and again when
+// the pods are in (their round goes out at once, not at the next tick).
 func (c *cluster) waitSynced(ctx context.Context) {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
@@ -126,23 +146,36 @@ func (c *cluster) waitSynced(ctx context.Context) {
 		case <-t.C:
 		}
 		c.mu.Lock()
-		done := c.allSyncedLocked()
-		if done {
-			c.synced, c.allDirty, c.invDirty = true, true, true
+		stage := false
+		if !c.synced && !c.knPending && c.resSyncedLocked(gatesFirstRound) {
+			c.synced, c.allDirty, c.invDirty, stage = true, true, true, true
+		}
+		if c.synced && !c.podsSynced && c.scopesSyncedLocked(resPods) {
+			// Every row's values change from estimates to the pods' own.
+			c.podsSynced, c.allDirty, stage = true, true, true
+		}
+		done := c.podsSynced
+		if stage {
+			c.stageDone = true
 		}
 		c.mu.Unlock()
-		if done {
+		if stage {
 			c.wake()
+		}
+		if done {
 			return
 		}
 	}
 }
 
-func (c *cluster) allSyncedLocked() bool {
-	if c.knPending {
-		return false
-	}
-	for _, list := range c.scopes {
+// resSyncedLocked reports whether every informer of the resources picked
+// has its initial list (a resource with no informer left, e.g. forbidden
+// without fallback, counts as synced).
+func (c *cluster) resSyncedLocked(pick func(res) bool) bool {
+	for r, list := range c.scopes {
+		if !pick(res(r)) {
+			continue
+		}
 		for _, s := range list {
 			if !s.inf.HasSynced() {
 				return false
@@ -150,6 +183,11 @@ func (c *cluster) allSyncedLocked() bool {
 		}
 	}
 	return true
+}
+
+// scopesSyncedLocked reports whether every informer of r has its initial list.
+func (c *cluster) scopesSyncedLocked(r res) bool {
+	return c.resSyncedLocked(func(x res) bool { return x == r })
 }
 
 // settled reports whether the cluster has synced or is failing, so a
@@ -163,7 +201,10 @@ func (c *cluster) settled() bool {
 	if c.knPending {
 		return false
 	}
-	for _, list := range c.scopes {
+	for r, list := range c.scopes {
+		if !gatesFirstRound(res(r)) {
+			continue
+		}
 		for _, s := range list {
 			if err, _ := s.status(); err == nil && !s.inf.HasSynced() {
 				return false

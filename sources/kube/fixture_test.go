@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
@@ -201,6 +203,8 @@ type fakeCluster struct {
 	namespace string                         // the context's namespace
 	dynamic   *dynamicfake.FakeDynamicClient // nil: no custom resources (Knative off)
 	discovery discovery.DiscoveryInterfaces  // nil: the fake clientset's
+	// wrap, when set, wraps the core client (to slow one resource down).
+	wrap func(kubernetes.Interface) kubernetes.Interface
 }
 
 // withDiscovery replaces a clientset's discovery client.
@@ -248,6 +252,9 @@ func newTestSource(t testing.TB, cfg Config, clusters map[string]*fakeCluster) *
 		}
 		if fc.discovery != nil {
 			cl.core = withDiscovery{fc.core, fc.discovery}
+		}
+		if fc.wrap != nil {
+			cl.core = fc.wrap(cl.core)
 		}
 		return cl, nil
 	}
@@ -310,3 +317,7 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs
 var prices = cost.Defaults()
 
 type watchInterface = watch.Interface
+
+// loaded reports whether u is a complete round with the pods in (not
+// estimates from the pod templates).
+func loaded(u sources.Update) bool { return u.Complete && !errors.Is(u.Partial, errPodsLoading) }

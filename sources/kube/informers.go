@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/perch-dev/perch/sources"
 )
 
 // scope is one informer: one resource in one namespace ("" = all
@@ -130,6 +132,17 @@ func (c *cluster) startScope(def *resourceDef, ns string) {
 		},
 	})
 	c.scopes[def.res] = append(c.scopes[def.res], s)
+	if def.res == resPods || def.res == resEvents {
+		go func() {
+			select {
+			case <-c.bulkGate: // closed at once unless deferred (bulk.go)
+			case <-sctx.Done():
+				return
+			}
+			s.inf.RunWithContext(sctx)
+		}()
+		return
+	}
 	go s.inf.RunWithContext(sctx)
 }
 
@@ -235,13 +248,26 @@ func (c *cluster) failures() []error {
 	return errs
 }
 
-// limits lists what this cluster permanently cannot show although it
-// works: forbidden and unserved resources, Knative or the metrics API not
-// installed.
+// errPodsLoading says the pods are not all in yet; errEstimates says a
+// round's values are estimates meanwhile (estimate.go).
+var (
+	errPodsLoading = fmt.Errorf("pods %w", sources.ErrLoading)
+	errEstimates   = fmt.Errorf("%w: requests and cost estimated from pod templates × replicas", errPodsLoading)
+)
+
+// errEventsLoading says the warning events are not all in yet.
+var errEventsLoading = fmt.Errorf("events %w", sources.ErrLoading)
+
+// limits lists what this cluster cannot show although it works: pods
+// still loading (until they are in), forbidden and unserved resources,
+// Knative or the metrics API not installed.
 func (c *cluster) limits() []error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
+	if c.synced && !c.podsSynced {
+		errs = append(errs, errEstimates)
+	}
 	// Group forbidden and unserved resources by where, so a namespace-bound
 	// account reads as one line naming every resource it may not list.
 	type group struct {

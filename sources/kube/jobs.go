@@ -37,6 +37,9 @@ type jobObj struct {
 	// Done is "Complete" or "Failed" once the Job has finished.
 	Done       batchv1.JobConditionType
 	Start, End time.Time
+	// PodCPUReq and PodMemReq are one pod's requests from the template
+	// (the estimate while pods load, estimate.go).
+	PodCPUReq, PodMemReq int64
 }
 
 func (j *jobObj) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
@@ -67,6 +70,7 @@ func slimJob(obj any) (any, error) {
 		s.Completions = *j.Spec.Completions
 	}
 	s.Suspended = j.Spec.Suspend != nil && *j.Spec.Suspend
+	s.PodCPUReq, s.PodMemReq = podRequests(&j.Spec.Template.Spec)
 	if j.Status.Ready != nil {
 		s.Ready = *j.Status.Ready
 	}

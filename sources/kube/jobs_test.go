@@ -65,7 +65,7 @@ func TestJobsAndCronJobsAreWorkloads(t *testing.T) {
 	fc := batchCluster()
 	s := newTestSource(t, Config{Metrics: MetricsOff}, map[string]*fakeCluster{"c": fc})
 	out := runSource(t, s)
-	u := waitFor(t, out, "complete", func(u sources.Update) bool { return u.Complete })
+	u := waitFor(t, out, "complete", func(u sources.Update) bool { return loaded(u) })
 	if u.Err != nil || u.Partial != nil {
 		t.Fatalf("err = %v, partial = %v", u.Err, u.Partial)
 	}

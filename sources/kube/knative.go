@@ -341,19 +341,11 @@ func alive(p *podObj) bool {
 }
 
 // knativeReplicasLocked sets a Knative service row's replicas: current and
-// ready from its pods, desired from its revisions' autoscaler (the pod
-// count when no revision reports one), bounds from the newest revision.
-// Zero pods is a valid state: the service scaled to zero.
-func (c *cluster) knativeReplicasLocked(k wkKey, pods []*podObj, st *wlState) {
-	var current, ready int
-	for _, p := range pods {
-		if alive(p) {
-			current++
-			if p.Ready {
-				ready++
-			}
-		}
-	}
+// ready as counted from its pods (or its revisions' Deployments while the
+// pods load), desired from its revisions' autoscaler (current when no
+// revision reports one), bounds from the newest revision. Zero pods is a
+// valid state: the service scaled to zero.
+func (c *cluster) knativeReplicasLocked(k wkKey, current, ready int, st *wlState) {
 	st.v[sources.ReplicasCurrent] = float64(current)
 	st.v[sources.ReplicasReady] = float64(ready)
 	desired, reported := 0, false
@@ -375,6 +367,31 @@ func (c *cluster) knativeReplicasLocked(k wkKey, pods []*podObj, st *wlState) {
 			st.v[sources.ReplicasMax] = float64(r.MaxScale)
 		}
 	}
+}
+
+// knativePodCounts counts a service's current (alive) and ready pods.
+func knativePodCounts(pods []*podObj) (current, ready int) {
+	for _, p := range pods {
+		if alive(p) {
+			current++
+			if p.Ready {
+				ready++
+			}
+		}
+	}
+	return current, ready
+}
+
+// revisionDeploymentsLocked lists the Deployments of a service's
+// revisions (Knative names each "<revision>-deployment").
+func (c *cluster) revisionDeploymentsLocked(k wkKey) []*workloadObj {
+	var out []*workloadObj
+	for _, r := range c.revisionsOfLocked(k) {
+		if w, ok := c.getFrom(resDeployments, k.Namespace, r.Name+"-deployment").(*workloadObj); ok && w.KnService == k.Name {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // newestRevisionLocked is the service's latest ready revision, else its

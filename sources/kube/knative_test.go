@@ -109,7 +109,7 @@ func TestKnativeServiceIsAWorkloadAndScalesToZero(t *testing.T) {
 	hello := id("c", "apps", "hello")
 	u := waitFor(t, out, "the Knative service", func(u sources.Update) bool {
 		_, ok := values(u)[hello]
-		return u.Complete && ok
+		return loaded(u) && ok
 	})
 	if u.Err != nil || u.Partial != nil {
 		t.Fatalf("err = %v, partial = %v", u.Err, u.Partial)
@@ -187,7 +187,7 @@ func TestKnativeMissingIsAPartialLimitAndIsPickedUpLater(t *testing.T) {
 		knService("apps", "hello", "hello-00001"), knRevision("apps", "hello-00001", "hello", -1, nil))
 	s := newTestSource(t, Config{Metrics: MetricsOff, KnativeRecheck: 100 * time.Millisecond}, map[string]*fakeCluster{"c": fc})
 	out := runSource(t, s)
-	u := waitFor(t, out, "complete", func(u sources.Update) bool { return u.Complete })
+	u := waitFor(t, out, "complete", func(u sources.Update) bool { return loaded(u) })
 	if u.Err != nil {
 		t.Fatalf("a missing CRD is not an error: %v", u.Err)
 	}
@@ -205,7 +205,7 @@ func TestKnativeMissingIsAPartialLimitAndIsPickedUpLater(t *testing.T) {
 	installed.Store(true)
 	u = waitFor(t, out, "the Knative service after install", func(u sources.Update) bool {
 		w, ok := values(u)[id("c", "apps", "hello")]
-		return u.Complete && ok && w[sources.ReplicasCurrent] == 1
+		return loaded(u) && ok && w[sources.ReplicasCurrent] == 1
 	})
 	if u.Partial != nil || u.Err != nil || len(u.Workloads) != 2 {
 		t.Errorf("after install: partial = %v, err = %v, rows = %v", u.Partial, u.Err, u.Workloads)
@@ -226,7 +226,7 @@ func TestKnativeOffNeverAsks(t *testing.T) {
 	installed.Store(true)
 	fc := knativeCluster(&installed, knDeployment("apps", "hello-00001", "hello", 1), knService("apps", "hello", "hello-00001"))
 	s := newTestSource(t, Config{Metrics: MetricsOff, Knative: KnativeOff}, map[string]*fakeCluster{"c": fc})
-	u := waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return u.Complete })
+	u := waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return loaded(u) })
 	if u.Partial != nil || discoveries(fc) != 0 || len(fc.dynamic.Actions()) != 0 {
 		t.Errorf("knative off: partial = %v, %d discoveries, %d dynamic requests", u.Partial, discoveries(fc), len(fc.dynamic.Actions()))
 	}
@@ -293,7 +293,7 @@ func TestKnativeCRDsInstalledOneAfterTheOther(t *testing.T) {
 	hello := id("c", "apps", "hello")
 	u := waitFor(t, out, "the service without revisions", func(u sources.Update) bool {
 		_, ok := values(u)[hello]
-		return u.Complete && ok
+		return loaded(u) && ok
 	})
 	if _, ok := values(u)[hello][sources.ReplicasMax]; ok || u.Partial != nil {
 		t.Errorf("no revisions yet: values %v, partial %v", values(u)[hello], u.Partial)

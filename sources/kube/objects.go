@@ -68,6 +68,10 @@ type workloadObj struct {
 	// KnService is set on a Knative revision's Deployment: the service
 	// row shows its pods and the Deployment gets no row of its own.
 	KnService string
+	// PodCPUReq (millicores) and PodMemReq (bytes) are one pod's
+	// effective requests from the pod template: the estimate shown while
+	// the pods themselves are still loading (estimate.go).
+	PodCPUReq, PodMemReq int64
 }
 
 // rsObj is a ReplicaSet: only its owner matters.
@@ -228,11 +232,13 @@ func slimDeployment(obj any) (any, error) {
 	if d.Spec.Replicas != nil {
 		desired = *d.Spec.Replicas
 	}
-	return &workloadObj{
+	w := &workloadObj{
 		ObjectMeta: slimMeta(&d.ObjectMeta), Kind: sources.Deployment,
 		Desired: desired, Current: d.Status.Replicas, Ready: d.Status.ReadyReplicas, Available: d.Status.AvailableReplicas,
 		KnService: d.Labels[knServiceLabel],
-	}, nil
+	}
+	w.PodCPUReq, w.PodMemReq = podRequests(&d.Spec.Template.Spec)
+	return w, nil
 }
 
 func slimStatefulSet(obj any) (any, error) {
@@ -244,10 +250,12 @@ func slimStatefulSet(obj any) (any, error) {
 	if s.Spec.Replicas != nil {
 		desired = *s.Spec.Replicas
 	}
-	return &workloadObj{
+	w := &workloadObj{
 		ObjectMeta: slimMeta(&s.ObjectMeta), Kind: sources.StatefulSet,
 		Desired: desired, Current: s.Status.Replicas, Ready: s.Status.ReadyReplicas, Available: s.Status.AvailableReplicas,
-	}, nil
+	}
+	w.PodCPUReq, w.PodMemReq = podRequests(&s.Spec.Template.Spec)
+	return w, nil
 }
 
 func slimDaemonSet(obj any) (any, error) {
@@ -255,11 +263,13 @@ func slimDaemonSet(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	return &workloadObj{
+	w := &workloadObj{
 		ObjectMeta: slimMeta(&d.ObjectMeta), Kind: sources.DaemonSet,
 		Desired: d.Status.DesiredNumberScheduled, Current: d.Status.CurrentNumberScheduled, Ready: d.Status.NumberReady,
 		Available: d.Status.NumberAvailable,
-	}, nil
+	}
+	w.PodCPUReq, w.PodMemReq = podRequests(&d.Spec.Template.Spec)
+	return w, nil
 }
 
 func slimReplicaSet(obj any) (any, error) {

@@ -37,6 +37,9 @@ func (c *cluster) pods(id sources.WorkloadID) ([]sources.Pod, error) {
 		out = append(out, c.podLocked(p, id))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if !c.scopesSyncedLocked(resPods) {
+		return out, &RoundError{Errs: []error{fmt.Errorf("context %s: %w", c.name, errPodsLoading)}, Partial: true}
+	}
 	return out, nil
 }
 
@@ -95,6 +98,9 @@ func (c *cluster) warnings(id sources.WorkloadID, since time.Time) ([]sources.Ev
 	})
 	if len(out) > MaxWarnings {
 		out = out[:MaxWarnings]
+	}
+	if !c.scopesSyncedLocked(resEvents) {
+		return out, &RoundError{Errs: []error{fmt.Errorf("context %s: %w", c.name, errEventsLoading)}, Partial: true}
 	}
 	return out, nil
 }

@@ -203,9 +203,14 @@ func (c *cluster) computeLocked(k wkKey) *wlState {
 			return nil
 		}
 	}
+	if !c.podsSynced {
+		c.estimateLocked(k, st)
+		return st
+	}
 	pods := c.podsOfLocked(k)
 	if k.Kind == kindKnative {
-		c.knativeReplicasLocked(k, pods, st)
+		current, ready := knativePodCounts(pods)
+		c.knativeReplicasLocked(k, current, ready, st)
 	}
 	c.podCostLocked(pods, st)
 	return st
@@ -292,6 +297,7 @@ var kindOrder = map[sources.Kind]int{sources.Deployment: 0, sources.StatefulSet:
 func (c *cluster) refresh(now time.Time, workloads []sources.Workload, samples []sources.Sample) ([]sources.Workload, []sources.Sample) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stageDone = false
 	if c.allDirty {
 		c.states = map[wkKey]*wlState{}
 		for _, k := range c.allWorkloadKeysLocked() {

@@ -51,6 +51,7 @@ var (
 	_ sources.EventLister   = (*Source)(nil)
 	_ sources.HealthChecker = (*Source)(nil)
 	_ sources.AllPodLister  = (*Source)(nil)
+	_ sources.BulkDeferrer  = (*Source)(nil)
 )
 
 // ErrPartial marks an Update.Err of a round that still delivered data (one
@@ -78,6 +79,9 @@ type Source struct {
 	slots []*slot // sorted by context name
 
 	secrets secretSet // every context's credentials, out of errors (secrets.go)
+
+	bulkReady <-chan struct{} // DeferBulkUntil's; nil: bulk lists start at once
+	bulkLimit time.Duration   // BulkDeferLimit (shorter in tests)
 }
 
 // slot is one context: connected (c set) or failing to connect (err set).
@@ -115,7 +119,7 @@ func New(cfg Config) (*Source, error) {
 		return nil, err
 	}
 	quietClientGo()
-	s := &Source{cfg: c}
+	s := &Source{cfg: c, bulkLimit: BulkDeferLimit}
 	s.resolveFn = s.resolveKubeconfig
 	s.connectFn = s.secrets.track(s.connectKubeconfig)
 	return s, nil
@@ -190,9 +194,10 @@ func (s *Source) Run(ctx context.Context, out chan<- sources.Update) error {
 			return ctx.Err()
 		case <-ticker.C:
 		case <-wake:
-			// Emit early only for the first complete round; later
-			// changes wait for the next tick (debounce).
-			if complete || !s.settled(slots) {
+			// Emit early only for the first complete round and when a
+			// cluster's pods are in (its estimates become the pods'
+			// values); other changes wait for the next tick (debounce).
+			if !s.settled(slots) || (complete && !s.stageDone(slots)) {
 				continue
 			}
 		}
@@ -253,6 +258,23 @@ func (s *Source) settled(slots []*slot) bool {
 		}
 	}
 	return true
+}
+
+// stageDone reports whether a cluster finished a sync stage since the
+// last round.
+func (s *Source) stageDone(slots []*slot) bool {
+	for _, sl := range slots {
+		if c, _ := sl.get(); c != nil && c.hasStageDone() {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *cluster) hasStageDone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stageDone
 }
 
 // round builds one Update from every context. ok is false when there is

@@ -58,7 +58,7 @@ func TestInitialSyncAggregatesWorkloads(t *testing.T) {
 	u := waitFor(t, out, "a complete update with usage", func(u sources.Update) bool {
 		v := values(u)
 		_, usage := v[sources.WorkloadID{Cluster: "prod", Namespace: "shop", Name: "web"}][sources.CPUUsage]
-		return u.Complete && usage
+		return loaded(u) && usage
 	})
 	if u.Err != nil {
 		t.Fatalf("unexpected error: %v", u.Err)
@@ -123,7 +123,7 @@ func TestWithoutMetricsUsageIsUnknownAndCostUsesRequests(t *testing.T) {
 	fc := shopCluster()
 	fc.metrics = nil
 	s := newTestSource(t, Config{AllNamespaces: true, Metrics: MetricsOff}, map[string]*fakeCluster{"prod": fc})
-	u := waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return u.Complete })
+	u := waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return loaded(u) })
 	web := values(u)[sources.WorkloadID{Cluster: "prod", Namespace: "shop", Name: "web"}]
 	if _, ok := web[sources.CPUUsage]; ok {
 		t.Error("cpu usage reported without metrics")
@@ -141,7 +141,7 @@ func TestMissingMetricsAPIIsANoteNotAnError(t *testing.T) {
 	fc.metrics.err = apierrors.NewNotFound(schema.GroupResource{Group: "metrics.k8s.io", Resource: "pods"}, "")
 	s := newTestSource(t, Config{AllNamespaces: true}, map[string]*fakeCluster{"prod": fc})
 	out := runSource(t, s)
-	u := waitFor(t, out, "complete", func(u sources.Update) bool { return u.Complete })
+	u := waitFor(t, out, "complete", func(u sources.Update) bool { return loaded(u) })
 	if u.Err != nil {
 		t.Fatalf("a cluster without metrics-server is not an error: %v", u.Err)
 	}
@@ -157,7 +157,7 @@ func TestMissingMetricsAPIIsANoteNotAnError(t *testing.T) {
 	fc.metrics.mu.Unlock()
 	s.slots[0].c.fetchMetrics(context.Background())
 	waitFor(t, out, "the limit to clear", func(u sources.Update) bool {
-		return u.Complete && u.Partial == nil && u.Err == nil
+		return loaded(u) && u.Partial == nil && u.Err == nil
 	})
 }
 
@@ -166,7 +166,7 @@ func TestWatchUpdatesAreSeenAndOnlyDirtyWorkloadsRecompute(t *testing.T) {
 	fc.metrics = nil
 	s := newTestSource(t, Config{AllNamespaces: true, Metrics: MetricsOff}, map[string]*fakeCluster{"prod": fc})
 	out := runSource(t, s)
-	waitFor(t, out, "complete", func(u sources.Update) bool { return u.Complete })
+	waitFor(t, out, "complete", func(u sources.Update) bool { return loaded(u) })
 	for range 3 { // let the initial add notifications drain
 		<-out
 	}
@@ -252,7 +252,7 @@ func TestForbiddenClusterWideFallsBackToNamespaces(t *testing.T) {
 	fc := &fakeCluster{core: core, namespace: "team-a"}
 	s := newTestSource(t, Config{AllNamespaces: true, Metrics: MetricsOff}, map[string]*fakeCluster{"prod": fc})
 	u := waitFor(t, runSource(t, s), "a complete update with team-a's deployment", func(u sources.Update) bool {
-		return u.Complete && len(u.Workloads) == 1
+		return loaded(u) && len(u.Workloads) == 1
 	})
 	if u.Workloads[0].ID != id("prod", "team-a", "web") {
 		t.Fatalf("workload = %v", u.Workloads[0].ID)
@@ -307,7 +307,7 @@ func TestNamespaceOptionAndContextNamespace(t *testing.T) {
 			tc.cfg.Metrics = MetricsOff
 			fc := &fakeCluster{core: fake.NewClientset(objs...), namespace: tc.ctxNS}
 			s := newTestSource(t, tc.cfg, map[string]*fakeCluster{"c": fc})
-			u := waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return u.Complete })
+			u := waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return loaded(u) })
 			var names []string
 			for _, w := range u.Workloads {
 				names = append(names, w.ID.Name)
@@ -325,7 +325,7 @@ func TestSeveralContextsAtOnce(t *testing.T) {
 	s := newTestSource(t, Config{Metrics: MetricsOff, Contexts: []string{"eu", "us"}},
 		map[string]*fakeCluster{"eu": a, "us": b, "gone": nil})
 	u := waitFor(t, runSource(t, s), "both clusters", func(u sources.Update) bool {
-		return u.Complete && len(u.Workloads) == 2
+		return loaded(u) && len(u.Workloads) == 2
 	})
 	v := values(u)
 	if v[id("eu", "shop", "web")][sources.ReplicasDesired] != 2 || v[id("us", "shop", "web")][sources.ReplicasDesired] != 7 {
@@ -411,7 +411,7 @@ func TestPodsAndWarningsComeFromTheCache(t *testing.T) {
 func TestDeploymentAndStatefulSetWithTheSameName(t *testing.T) {
 	core := fake.NewClientset(deployment("x", "cache", 1, 1, 1), statefulSet("x", "cache", 3, 3, 3))
 	s := newTestSource(t, Config{Metrics: MetricsOff}, map[string]*fakeCluster{"c": {core: core}})
-	u := waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return u.Complete })
+	u := waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return loaded(u) })
 	v := values(u)
 	if len(u.Workloads) != 2 || v[id("c", "x", "cache")][sources.ReplicasDesired] != 1 ||
 		v[id("c", "x", "cache (StatefulSet)")][sources.ReplicasDesired] != 3 {
@@ -475,7 +475,7 @@ func TestCheckHealth(t *testing.T) {
 	if err := s.CheckHealth(context.Background()); err == nil {
 		t.Error("health before Run: no error")
 	}
-	waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return u.Complete })
+	waitFor(t, runSource(t, s), "complete", func(u sources.Update) bool { return loaded(u) })
 	if err := s.CheckHealth(context.Background()); err != nil {
 		t.Errorf("health: %v", err)
 	}
