@@ -390,7 +390,7 @@ func render(rows []row, n notes) string {
 	}
 	o := n.opts
 	fmt.Fprintf(&b, "\n%s; %d run(s) per row, medians (min–max); tmux %d×%d, TERM=tmux-256color, COLORTERM=truecolor; refresh %s for both sources (Prometheus scrapes every %s); "+
-		"first complete frame = tmux new-session until the header shows every source ok and all workloads; idle window %s starting %s after it; "+
+		"first complete frame = tmux new-session until the header shows every source ok and all workloads (the Kubernetes rows' requests and cost are estimates from the pod templates until \"all loaded\": the header stops saying \"pods still loading\"); idle window %s starting %s after it; "+
 		"CPU = utime+stime of one core; tty = bytes perch wrote to the pane (tmux pipe-pane); API = requests of perch's user in the audit log; "+
 		"queries = Prometheus's prometheus_http_requests_total; load = 1-min load average of the machine; SI units (1 MB = 10^6 B).\n",
 		orDash(n.version), o.repeat, termWidth, termHeight, o.refresh, o.refresh, o.idle, o.settle)

@@ -90,6 +90,15 @@ type measurer struct {
 	log      func(format string, args ...any)
 }
 
+// loadingNote is in the header while a source's values are provisional
+// (sources.ErrLoading: the kube source's pods still loading).
+const loadingNote = "still loading"
+
+// podsInLabel names, next to the sources' first "ok", when the header
+// stopped saying "still loading": the pods' own values replaced the
+// estimates.
+const podsInLabel = "all loaded"
+
 // measure starts perch in tmux, times the first complete frame, waits
 // settle, then measures an idle window, and stops perch.
 func (m *measurer) measure(ctx context.Context, pods, rep, workloads int) (measurement, error) {
@@ -167,10 +176,27 @@ func (m *measurer) measure(ctx context.Context, pods, rep, workloads int) (measu
 		}
 	}
 
+	// Until the pods are in, the kube source's rows are estimates from the
+	// pod templates and its header says "pods still loading": note when
+	// that ends, within the settle time.
+	settled := time.Now().Add(m.settle)
+	for loading := true; loading && time.Now().Before(settled); {
+		line, err := m.tmux.firstLine(ctx)
+		if err == nil && !math.IsNaN(r.FirstFrame) && !strings.Contains(line, loadingNote) {
+			r.SourceOK[podsInLabel] = time.Since(start).Seconds()
+			loading = false
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(m.poll):
+		}
+	}
 	select {
 	case <-ctx.Done():
 		return r, ctx.Err()
-	case <-time.After(m.settle):
+	case <-time.After(time.Until(settled)):
 	}
 
 	// The idle window.
