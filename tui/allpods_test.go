@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,34 @@ func TestAllPodsWithoutListerSaysWhich(t *testing.T) {
 	send(m, press("P"))
 	if frame := ansi.Strip(m.Render()); !strings.Contains(frame, "no source lists pods") {
 		t.Fatalf("P without a pod-listing source must say why:\n%s", frame)
+	}
+}
+
+// loadingSource lists no pods yet: its source is still loading them.
+type loadingSource struct{ fakeSource }
+
+func (l *loadingSource) Pods(ctx context.Context, id sources.WorkloadID) ([]sources.Pod, error) {
+	return nil, fmt.Errorf("kube: context prod: pods %w", sources.ErrLoading)
+}
+
+func TestPodsStillLoadingShowLoadingAndAskAgainSoon(t *testing.T) {
+	m, _ := newTestModel(t, &fakeSource{}, 120, 30)
+	m.cfg.Sources = []sources.Source{&loadingSource{}}
+	send(m, press("enter"), press("p"))
+	again := send(m, m.requestPods()())
+	frame := ansi.Strip(m.Render())
+	if !strings.Contains(frame, "Loading pods") || strings.Contains(frame, "unavailable") {
+		t.Fatalf("pods still loading are not a failure: the page must say it is loading:\n%s", frame)
+	}
+	if again == nil {
+		t.Fatal("no request again")
+	}
+	start := time.Now()
+	if _, ok := again().(podsRefreshMsg); !ok {
+		t.Fatal("the page must ask for the pods again")
+	}
+	// The refresh is 15 s: a page waiting on a list asks again sooner.
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("asked again after %s, want about %s", waited, podsLoadingRetry)
 	}
 }

@@ -6,6 +6,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -35,6 +36,10 @@ const (
 	MinWidth  = 60
 	MinHeight = 16
 )
+
+// podsLoadingRetry is how soon the pods page asks again while the source
+// is still listing the pods.
+const podsLoadingRetry = time.Second
 
 // trendPoints is how many cells the store's hour-long sparkline trends
 // have (2 minutes each); the overview shows the newest ones that fit.
@@ -231,7 +236,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.podEvents, m.podEventsErr = msg.events, msg.eventsErr
 		m.refreshPage()
 		reqID := m.podsReq
-		return m, tea.Tick(m.cfg.Refresh, func(time.Time) tea.Msg { return podsRefreshMsg{reqID: reqID} })
+		again := m.cfg.Refresh
+		if errors.Is(msg.err, sources.ErrLoading) || errors.Is(msg.eventsErr, sources.ErrLoading) {
+			// The source is still listing them: ask again soon, not a
+			// whole refresh later.
+			again = min(again, podsLoadingRetry)
+		}
+		return m, tea.Tick(again, func(time.Time) tea.Msg { return podsRefreshMsg{reqID: reqID} })
 	case tracesMsg:
 		if msg.reqID != m.tracesReq {
 			return m, nil // an answer for an older search

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"errors"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -212,6 +214,8 @@ func (m *Model) refreshPods() {
 		switch {
 		case len(m.allPodListers()) == 0:
 			d.Err = errNoAllPodLister
+		case errors.Is(m.podsErr, sources.ErrLoading) && len(m.pods) == 0:
+			d.Err, d.Loading = nil, true
 		case m.podsErr != nil && len(m.pods) > 0:
 			// Some sources answered: show their pods and say what is missing.
 			d.Err, d.Note = nil, "partial: "+m.podsErr.Error()
@@ -230,6 +234,10 @@ func (m *Model) refreshPods() {
 	case m.podsFor == sel.ID:
 		d.Pods, d.Err, d.Loading = m.pods, m.podsErr, m.podsWait
 		d.Events, d.EventsErr = m.podEvents, m.podEventsErr
+		if errors.Is(d.Err, sources.ErrLoading) {
+			// Not a failure: the source is still listing the pods.
+			d.Err, d.Loading = nil, len(d.Pods) == 0
+		}
 	default:
 		d.Loading = true
 	}

@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,5 +247,38 @@ func TestDeferBulkUntilHoldsThePodsList(t *testing.T) {
 				t.Error("the pods were never listed")
 			}
 		})
+	}
+}
+
+func TestKnativeEstimateFromRevisionDeployments(t *testing.T) {
+	var installed atomic.Bool
+	installed.Store(true)
+	core := knDeployment("apps", "hello-00002", "hello", 2)
+	core[0].(*appsv1.Deployment).Spec.Template.Spec = requests(100, 128)
+	fc := knativeCluster(&installed, core,
+		knService("apps", "hello", "hello-00002"),
+		knRevision("apps", "hello-00001", "hello", 0, nil),
+		knRevision("apps", "hello-00002", "hello", 2, map[string]any{"autoscaling.knative.dev/max-scale": "10"}),
+	)
+	release := make(chan struct{})
+	defer close(release)
+	fc.wrap = func(core kubernetes.Interface) kubernetes.Interface { return slowPods{core, release} }
+	s := newTestSource(t, Config{Metrics: MetricsOff, Refresh: time.Hour}, map[string]*fakeCluster{"c": fc})
+	u := waitFor(t, runSource(t, s), "a complete round", func(u sources.Update) bool { return u.Complete })
+	if !errors.Is(u.Partial, errPodsLoading) {
+		t.Fatalf("partial = %v, want the estimates' note", u.Partial)
+	}
+	if len(u.Workloads) != 1 || u.Workloads[0].Platform != sources.Knative {
+		t.Fatalf("rows = %v, want the Knative service alone (its revision's Deployment folded in)", u.Workloads)
+	}
+	got := values(u)[id("c", "apps", "hello")]
+	want := map[sources.Metric]float64{
+		sources.ReplicasDesired: 2, sources.ReplicasCurrent: 2, sources.ReplicasReady: 2, sources.ReplicasMax: 10,
+		sources.CPURequest: 0.2, sources.MemRequest: 256 * mib, sources.CostRate: 2 * prices.KubeHourly(0.1, 0, 128*mib, 0),
+	}
+	for m, w := range want {
+		if !near(got[m], w) {
+			t.Errorf("%v = %v, want %v", m, got[m], w)
+		}
 	}
 }
