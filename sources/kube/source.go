@@ -18,7 +18,12 @@
 // Changes only mark the affected workloads dirty; every Refresh the dirty
 // ones are recomputed and one Update with the whole inventory and the
 // latest values goes out (Complete once every cluster has synced or is
-// known to be failing).
+// known to be failing). A cluster's first round does not wait for its
+// pods, the bulk of a big cluster: until they are in, requests and cost
+// are estimated from the pod templates and the round's Partial wraps
+// sources.ErrLoading; the round with the pods goes out when they arrive
+// (estimate.go). With DeferBulkUntil the pod and event lists start only
+// once the dashboard has its first frame (bulk.go).
 //
 // The source only reads: its HTTP transport refuses anything but GET, so
 // the API server only ever sees get, list and watch. When listing across
