@@ -307,8 +307,9 @@ func (s *Server) runSnapshot(ctx context.Context, sess ssh.Session, out io.Write
 	return 0
 }
 
-// readyRows waits until every source finished a round or failed, then
-// returns the overview rows. On a running server this is immediate.
+// readyRows waits until every source finished a settled round (not
+// estimates while its lists load) or failed, then returns the overview
+// rows. On a running server this is immediate.
 func (s *Server) readyRows(ctx context.Context) ([]sources.Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SnapshotTimeout)
 	defer cancel()
@@ -318,7 +319,7 @@ func (s *Server) readyRows(ctx context.Context) ([]sources.Summary, error) {
 		done, failures := 0, []string{}
 		for _, h := range st.Health() {
 			switch {
-			case h.Rounds > 0:
+			case h.Settled():
 				done++
 			case h.Err != nil:
 				done++

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -73,5 +74,22 @@ func TestWorkloadIDOrderAndString(t *testing.T) {
 	}
 	if Kubernetes.IsServerless() || !Lambda.IsServerless() {
 		t.Fatal("IsServerless")
+	}
+}
+
+func TestHealthSettledWaitsForARoundThatIsNotLoading(t *testing.T) {
+	loading := fmt.Errorf("context prod: pods %w", ErrLoading)
+	for _, c := range []struct {
+		h    Health
+		want bool
+	}{
+		{Health{}, false},
+		{Health{Rounds: 1, Partial: loading}, false},
+		{Health{Rounds: 2, Partial: errors.New("forbidden: cannot list/watch pods")}, true}, // a permanent limit
+		{Health{Rounds: 1}, true},
+	} {
+		if got := c.h.Settled(); got != c.want {
+			t.Errorf("Settled(%+v) = %v, want %v", c.h, got, c.want)
+		}
 	}
 }
