@@ -133,7 +133,8 @@ func (m *measurer) measure(ctx context.Context, pods, rep, workloads int) (measu
 	}
 
 	// First complete frame: every source "● NAME ok" and the full count.
-	// Every distinct header on the way goes to frames-PODS-REP.log.
+	// Every distinct header on the way, and until all is loaded, goes to
+	// frames-PODS-REP.log.
 	frames, err := os.Create(filepath.Join(m.dir, fmt.Sprintf("frames-%d-%d.log", pods, rep)))
 	if err != nil {
 		return r, err
@@ -182,6 +183,10 @@ func (m *measurer) measure(ctx context.Context, pods, rep, workloads int) (measu
 	settled := time.Now().Add(m.settle)
 	for loading := true; loading && time.Now().Before(settled); {
 		line, err := m.tmux.firstLine(ctx)
+		if err == nil && line != last {
+			fmt.Fprintf(frames, "%7.3f %s\n", time.Since(start).Seconds(), line)
+			last = line
+		}
 		if err == nil && !math.IsNaN(r.FirstFrame) && !strings.Contains(line, loadingNote) {
 			r.SourceOK[podsInLabel] = time.Since(start).Seconds()
 			loading = false
