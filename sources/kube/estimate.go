@@ -6,7 +6,15 @@ import "github.com/perch-dev/perch/sources"
 // gatesFirstRound), its rows are estimated from the objects that are:
 // one pod's requests from the workload's pod template times the replicas
 // its status counts. Once the pods arrive every row is recomputed from
-// them; the rounds in between say the values are estimates (round).
+// them; the rounds in between say the values are estimates (limits). When
+// the pods may not be read at all, the estimates stay, and say so.
+
+// podsUnreadableLocked reports whether no pods informer is left: pods are
+// forbidden (or not served) everywhere perch looked. The estimates are
+// then the best figures there are, and stay.
+func (c *cluster) podsUnreadableLocked() bool {
+	return len(c.scopes[resPods]) == 0
+}
 
 // estimateLocked sets a row's requests and cost from its pod templates,
 // and a Knative service's replicas from its revisions' Deployments. Usage

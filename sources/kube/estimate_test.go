@@ -3,17 +3,22 @@ package kube
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/perch-dev/perch/sources"
 )
@@ -280,5 +285,28 @@ func TestKnativeEstimateFromRevisionDeployments(t *testing.T) {
 		if !near(got[m], w) {
 			t.Errorf("%v = %v, want %v", m, got[m], w)
 		}
+	}
+}
+
+func TestPodsForbiddenKeepsTheEstimatesAndSaysSo(t *testing.T) {
+	web := deployment("shop", "web", 2, 2, 2)
+	web.Spec.Template.Spec = requests(250, 256)
+	core := fake.NewClientset(web, replicaSet("shop", "web-7d9f", "web"),
+		pod("shop", "web-7d9f-aaaaa", "ReplicaSet", "web-7d9f", corev1.PodRunning, true, 250, 256),
+		node("node-1", true))
+	denied := apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New(`User "viewer" cannot list resource "pods"`))
+	core.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, denied })
+	core.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watchInterface, error) { return true, nil, denied })
+	s := newTestSource(t, Config{AllNamespaces: true, Metrics: MetricsOff}, map[string]*fakeCluster{"prod": {core: core}})
+	u := waitFor(t, runSource(t, s), "a round that knows pods are forbidden", func(u sources.Update) bool {
+		return loaded(u) && u.Partial != nil && strings.Contains(u.Partial.Error(), "forbidden")
+	})
+	msg := u.Partial.Error()
+	if !strings.Contains(msg, "pods cannot be read: requests and cost estimated from pod templates") {
+		t.Errorf("partial = %q, want it to say the values are estimates", msg)
+	}
+	v := values(u)[sources.WorkloadID{Cluster: "prod", Namespace: "shop", Name: "web"}]
+	if !near(v[sources.CPURequest], 0.5) || !near(v[sources.CostRate], 2*prices.KubeHourly(0.25, 0, 256*mib, 0)) {
+		t.Errorf("values = %v, want the template estimate for 2 replicas, not zero", v)
 	}
 }

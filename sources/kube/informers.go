@@ -255,6 +255,9 @@ var (
 	errEstimates   = fmt.Errorf("%w: requests and cost estimated from pod templates × replicas", errPodsLoading)
 )
 
+// errPodsUnreadable says why the values stay estimates for good.
+var errPodsUnreadable = errors.New("pods cannot be read: requests and cost estimated from pod templates × replicas")
+
 // errEventsLoading says the warning events are not all in yet.
 var errEventsLoading = fmt.Errorf("events %w", sources.ErrLoading)
 
@@ -265,8 +268,11 @@ func (c *cluster) limits() []error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
-	if c.synced && !c.podsSynced {
+	switch {
+	case c.synced && !c.podsSynced:
 		errs = append(errs, errEstimates)
+	case c.synced && c.podsUnreadableLocked():
+		errs = append(errs, errPodsUnreadable)
 	}
 	// Group forbidden and unserved resources by where, so a namespace-bound
 	// account reads as one line naming every resource it may not list.

@@ -203,7 +203,7 @@ func (c *cluster) computeLocked(k wkKey) *wlState {
 			return nil
 		}
 	}
-	if !c.podsSynced {
+	if !c.podsSynced || c.podsUnreadableLocked() {
 		c.estimateLocked(k, st)
 		return st
 	}
