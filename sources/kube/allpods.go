@@ -54,11 +54,11 @@ func (s *Source) AllPods(ctx context.Context) ([]sources.Pod, error) {
 	return out, nil
 }
 
-// podsLoaded reports whether every pods informer has its initial list.
+// podsLoaded reports whether the pods are in (the rows are no estimates).
 func (c *cluster) podsLoaded() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.scopesSyncedLocked(resPods)
+	return c.podsSynced
 }
 
 // appendAllPods appends every cached pod of this cluster, sorted.

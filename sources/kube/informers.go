@@ -252,11 +252,13 @@ func (c *cluster) failures() []error {
 // round's values are estimates meanwhile (estimate.go).
 var (
 	errPodsLoading = fmt.Errorf("pods %w", sources.ErrLoading)
-	errEstimates   = fmt.Errorf("%w: requests and cost estimated from pod templates × replicas", errPodsLoading)
+	errEstimates   = fmt.Errorf("%w: %s", errPodsLoading, estimatesNote)
 )
 
 // errPodsUnreadable says why the values stay estimates for good.
-var errPodsUnreadable = errors.New("pods cannot be read: requests and cost estimated from pod templates × replicas")
+var errPodsUnreadable = errors.New("pods cannot be read: " + estimatesNote)
+
+const estimatesNote = "requests and cost estimated from pod templates × replicas"
 
 // errEventsLoading says the warning events are not all in yet.
 var errEventsLoading = fmt.Errorf("events %w", sources.ErrLoading)

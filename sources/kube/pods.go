@@ -37,7 +37,7 @@ func (c *cluster) pods(id sources.WorkloadID) ([]sources.Pod, error) {
 		out = append(out, c.podLocked(p, id))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	if !c.scopesSyncedLocked(resPods) {
+	if !c.podsSynced {
 		return out, &RoundError{Errs: []error{fmt.Errorf("context %s: %w", c.name, errPodsLoading)}, Partial: true}
 	}
 	return out, nil
