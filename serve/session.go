@@ -17,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/perch-dev/perch/sources"
+	"github.com/perch-dev/perch/store"
 	"github.com/perch-dev/perch/tui"
 	"github.com/perch-dev/perch/views/snapshot"
 )
@@ -314,28 +315,11 @@ func (s *Server) readyRows(ctx context.Context) ([]sources.Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SnapshotTimeout)
 	defer cancel()
 	st := s.cfg.Store
-	for {
-		changed := st.Changed()
-		done, failures := 0, []string{}
-		for _, h := range st.Health() {
-			switch {
-			case h.Settled():
-				done++
-			case h.Err != nil:
-				done++
-				failures = append(failures, h.Err.Error())
-			}
-		}
-		if done >= len(s.cfg.Sources) {
-			if st.Len() == 0 && len(failures) > 0 {
-				return nil, errors.New(strings.Join(failures, "; "))
-			}
-			return st.Summaries(s.cfg.Clock(), 0), nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("sources did not answer within %s", s.cfg.SnapshotTimeout)
-		}
+	if err := st.WaitFor(ctx, len(s.cfg.Sources), store.Answered); err != nil {
+		return nil, fmt.Errorf("sources did not answer within %s", s.cfg.SnapshotTimeout)
 	}
+	if err := st.Failures(); err != nil && st.Len() == 0 {
+		return nil, err
+	}
+	return st.Summaries(s.cfg.Clock(), 0), nil
 }

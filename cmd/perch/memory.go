@@ -50,23 +50,8 @@ func deferBulkUntilFirstFrame(ctx context.Context, st *store.Store, srcs []sourc
 // when ctx ends first).
 func waitSources(ctx context.Context, st *store.Store, n int, done func(sources.Health) bool, then func()) {
 	go func() {
-		for {
-			changed := st.Changed()
-			count := 0
-			for _, h := range st.Health() {
-				if done(h) {
-					count++
-				}
-			}
-			if count >= n {
-				then()
-				return
-			}
-			select {
-			case <-changed:
-			case <-ctx.Done():
-				return
-			}
+		if st.WaitFor(ctx, n, done) == nil {
+			then()
 		}
 	}()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -203,32 +202,15 @@ func settleStore(ctx context.Context, srcs []sources.Source, timeout time.Durati
 		go func() { defer wg.Done(); st.Feed(feedCtx, s) }()
 	}
 	defer func() { stop(); wg.Wait() }()
-	for {
-		changed := st.Changed()
-		done, failures := 0, []string{}
-		for _, h := range st.Health() {
-			switch {
-			case h.Settled():
-				done++
-			case h.Err != nil:
-				done++
-				failures = append(failures, h.Err.Error())
-			}
-		}
-		if done == len(srcs) {
-			if len(failures) > 0 {
-				return nil, errors.New(strings.Join(failures, "; "))
-			}
-			stop()
-			wg.Wait()
-			return st, nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("the simulator did not finish a round within %s", timeout)
-		}
+	if err := st.WaitFor(ctx, len(srcs), store.Answered); err != nil {
+		return nil, fmt.Errorf("the simulator did not finish a round within %s", timeout)
 	}
+	if err := st.Failures(); err != nil {
+		return nil, err
+	}
+	stop()
+	wg.Wait()
+	return st, nil
 }
 
 // keyPress builds the key press bubbletea would deliver for a key name.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -66,28 +65,11 @@ func collect(ctx context.Context, srcs []sources.Source, clock func() time.Time,
 	}
 	defer wg.Wait()
 	defer cancel()
-	for {
-		changed := st.Changed()
-		done, failures := 0, []string{}
-		for _, h := range st.Health() {
-			switch {
-			case h.Settled():
-				done++
-			case h.Err != nil:
-				done++
-				failures = append(failures, h.Err.Error())
-			}
-		}
-		if done == len(srcs) {
-			if st.Len() == 0 && len(failures) > 0 {
-				return nil, errors.New(strings.Join(failures, "; "))
-			}
-			return st.Summaries(clock(), 0), nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("sources did not answer within %s", timeout)
-		}
+	if err := st.WaitFor(ctx, len(srcs), store.Answered); err != nil {
+		return nil, fmt.Errorf("sources did not answer within %s", timeout)
 	}
+	if err := st.Failures(); err != nil && st.Len() == 0 {
+		return nil, err
+	}
+	return st.Summaries(clock(), 0), nil
 }
